@@ -1,0 +1,47 @@
+"""Draft structured clinical imaging reports with an LLM, grounded in similar reference cases.
+
+The public API is imported lazily so that ``import drafting`` stays fast; see `__all__`.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Privacy defaults, set before any heavy library is imported: ragas sends usage telemetry unless
+# told not to, and the embedding model must load from the installed package, not a hub.
+os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Case": "drafting.schema",
+    "Draft": "drafting.schema",
+    "Report": "drafting.schema",
+    "ReferenceStore": "drafting.cases",
+    "load_case": "drafting.cases",
+    "draft_report": "drafting.api",
+    "adraft_report": "drafting.api",
+    "Endpoint": "drafting.llm.config",
+    "run_suite": "drafting.evaluation",
+    "load_run": "drafting.evaluation",
+    "compare_runs": "drafting.evaluation",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.cases import ReferenceStore, load_case
+    from drafting.schema import Case, Draft, Report
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drafting' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,5 @@
+"""``python -m drafting`` runs the CLI."""
+
+from drafting.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""Shared bits of the command-line layer: consoles and small argument helpers."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+#: Results go to stdout; progress, warnings and errors to stderr.
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def escape(text: object) -> str:
+    """Escape rich markup in user-controlled text (file names, case text)."""
+    from rich.markup import escape as _escape
+
+    return _escape(str(text))
