@@ -1,0 +1,70 @@
+"""Model endpoints over the OpenAI protocol: configuration, clients, fixtures, retries.
+
+Typical use in the chain::
+
+    endpoint = resolve_endpoint()                       # args > env > defaults
+    llm = chat_model(endpoint, temperature=0, max_tokens=400, seed=0)
+    bound = llm.bind(**structured_output_kwargs(endpoint, FindingsOutput))
+    with fixture_context(stage="findings", case_id=case.id), endpoint_errors(endpoint):
+        msg = await bound.ainvoke(messages)
+    findings = FindingsOutput.model_validate_json(msg.content)
+
+Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "Endpoint": "drafting.llm.config",
+    "resolve_endpoint": "drafting.llm.config",
+    "LOCAL_MODEL": "drafting.llm.config",
+    "chat_model": "drafting.llm.clients",
+    "judge_llm": "drafting.llm.clients",
+    "openai_client": "drafting.llm.clients",
+    "async_openai_client": "drafting.llm.clients",
+    "structured_output_kwargs": "drafting.llm.clients",
+    "endpoint_errors": "drafting.llm.handling",
+    "fixture_context": "drafting.llm.fixtures",
+    "track_fixture_usage": "drafting.llm.fixtures",
+    "stop_server": "drafting.llm.local_server",
+}
+
+__all__ = [
+    "LOCAL_MODEL",
+    "Endpoint",
+    "async_openai_client",
+    "chat_model",
+    "endpoint_errors",
+    "fixture_context",
+    "judge_llm",
+    "openai_client",
+    "resolve_endpoint",
+    "stop_server",
+    "structured_output_kwargs",
+    "track_fixture_usage",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.llm.clients import (
+        async_openai_client,
+        chat_model,
+        judge_llm,
+        openai_client,
+        structured_output_kwargs,
+    )
+    from drafting.llm.config import LOCAL_MODEL, Endpoint, resolve_endpoint
+    from drafting.llm.fixtures import fixture_context, track_fixture_usage
+    from drafting.llm.handling import endpoint_errors
+    from drafting.llm.local_server import stop_server
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drafting.llm' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

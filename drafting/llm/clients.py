@@ -1,0 +1,202 @@
+"""Client factories: every SDK client for an endpoint carries the same transport stack.
+
+Stack, outermost first: fixture record/replay -> retry -> (local backend: start-and-forward to
+the embedded server) -> httpx network transport. The network part is built lazily by the fixture
+transport, so building a client opens nothing, and replay never builds it at all.
+
+The SDK clients get ``max_retries=0``: retries happen in `drafting.llm.retry`, below the
+recorder, so that a fixture miss is never retried and only final answers are recorded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from drafting.llm.config import Endpoint
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+    import openai
+    from langchain_openai import ChatOpenAI
+
+#: The key handed to the SDK when the real one is supplied elsewhere (embedded server: the
+#: forwarding transport sets it) or not needed (replay, keyless compatible servers).
+PLACEHOLDER_KEY = "not-needed"
+
+
+def _api_key(endpoint: Endpoint) -> str:
+    return endpoint.api_key.get_secret_value() if endpoint.api_key else PLACEHOLDER_KEY
+
+
+def _store(endpoint: Endpoint):  # -> FixtureStore
+    from drafting.llm.fixtures import FixtureStore
+
+    secrets = (endpoint.api_key.get_secret_value(),) if endpoint.api_key else ()
+    return FixtureStore(
+        endpoint.fixture_path,
+        endpoint.fixtures_mode,
+        base_path=urlsplit(endpoint.client_base_url).path,
+        secrets=secrets,
+    )
+
+
+def _policy(endpoint: Endpoint):  # -> RetryPolicy
+    from drafting.llm.retry import RetryPolicy
+
+    return RetryPolicy(
+        max_attempts=endpoint.max_attempts,
+        max_wait_s=endpoint.max_wait_s,
+        backoff_s=endpoint.backoff_s,
+    )
+
+
+def _embedded(endpoint: Endpoint) -> bool:
+    return endpoint.backend == "local" and not endpoint.base_url
+
+
+def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
+    """The synchronous transport stack for an endpoint (see the module docstring)."""
+    import httpx
+
+    from drafting.llm.fixtures import FixtureTransport
+    from drafting.llm.retry import RetryTransport
+
+    def network() -> httpx.BaseTransport:
+        if _embedded(endpoint):
+            from drafting.llm.local_server import LocalForwardTransport
+
+            return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
+        return RetryTransport(httpx.HTTPTransport(), _policy(endpoint))
+
+    return FixtureTransport(_store(endpoint), network)
+
+
+def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
+    """The asynchronous transport stack for an endpoint."""
+    import httpx
+
+    from drafting.llm.fixtures import AsyncFixtureTransport
+    from drafting.llm.retry import AsyncRetryTransport
+
+    def network() -> httpx.AsyncBaseTransport:
+        if _embedded(endpoint):
+            from drafting.llm.local_server import AsyncLocalForwardTransport
+
+            inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(endpoint.model)
+        else:
+            inner = httpx.AsyncHTTPTransport()
+        return AsyncRetryTransport(inner, _policy(endpoint))
+
+    return AsyncFixtureTransport(_store(endpoint), network)
+
+
+def http_client(endpoint: Endpoint) -> httpx.Client:
+    """An httpx client with the endpoint's transport stack."""
+    import httpx
+
+    return httpx.Client(
+        transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True
+    )
+
+
+def async_http_client(endpoint: Endpoint) -> httpx.AsyncClient:
+    """An async httpx client with the endpoint's transport stack."""
+    import httpx
+
+    return httpx.AsyncClient(
+        transport=async_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True
+    )
+
+
+def openai_client(endpoint: Endpoint) -> openai.OpenAI:
+    """A synchronous ``openai.OpenAI`` client for the endpoint (SDK retries off)."""
+    import openai
+
+    return openai.OpenAI(
+        api_key=_api_key(endpoint),
+        base_url=endpoint.client_base_url,
+        timeout=endpoint.timeout_s,
+        max_retries=0,
+        http_client=http_client(endpoint),
+    )
+
+
+def async_openai_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` client for the endpoint (SDK retries off)."""
+    import openai
+
+    return openai.AsyncOpenAI(
+        api_key=_api_key(endpoint),
+        base_url=endpoint.client_base_url,
+        timeout=endpoint.timeout_s,
+        max_retries=0,
+        http_client=async_http_client(endpoint),
+    )
+
+
+def chat_model(endpoint: Endpoint, **generation_params: Any) -> ChatOpenAI:
+    """A LangChain ``ChatOpenAI`` for the endpoint, fixtures and retries included.
+
+    Args:
+        endpoint: The resolved endpoint.
+        **generation_params: Passed to ``ChatOpenAI`` (temperature, max_tokens, seed, ...).
+    """
+    from langchain_openai import ChatOpenAI
+
+    params: dict[str, Any] = {
+        "model": endpoint.model,
+        "api_key": _api_key(endpoint),
+        "base_url": endpoint.client_base_url,
+        "timeout": endpoint.timeout_s,
+        "max_retries": 0,
+        "http_client": http_client(endpoint),
+        "http_async_client": async_http_client(endpoint),
+    }
+    if endpoint.fixtures_mode != "live":
+        # Streaming cannot be recorded; make .stream()/astream_events fall back to one call.
+        params["disable_streaming"] = True
+    params.update(generation_params)
+    return ChatOpenAI(**params)
+
+
+def judge_llm(endpoint: Endpoint, **kwargs: Any) -> Any:
+    """A ragas judge LLM (``llm_factory`` on an ``AsyncOpenAI`` client) for the endpoint.
+
+    Args:
+        endpoint: The resolved endpoint; the same fixtures and retry layer apply.
+        **kwargs: Passed to ``ragas.llms.llm_factory`` (e.g. temperature, max_tokens).
+    """
+    import os
+
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    from ragas.llms import llm_factory
+
+    return llm_factory(
+        endpoint.model, provider="openai", client=async_openai_client(endpoint), **kwargs
+    )
+
+
+def structured_output_kwargs(endpoint: Endpoint, model_cls: type[Any]) -> dict[str, Any]:
+    """The ``.bind(...)`` kwargs that ask this endpoint for JSON matching a pydantic model.
+
+    The one place that knows how servers differ: OpenAI takes ``json_schema``; llama.cpp's
+    server rejects that (as HTTP 500) and takes ``json_object`` with a ``schema``, which it
+    enforces by grammar.
+
+    Args:
+        endpoint: The resolved endpoint (its ``structured_output`` capability decides).
+        model_cls: A pydantic model class.
+
+    Returns:
+        ``{"response_format": {...}}``; parse the reply with ``model_cls.model_validate_json``.
+    """
+    schema = model_cls.model_json_schema()
+    if endpoint.structured_output == "json_object_schema":
+        return {"response_format": {"type": "json_object", "schema": schema}}
+    return {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": model_cls.__name__, "schema": schema, "strict": False},
+        }
+    }

@@ -1,0 +1,194 @@
+"""A loopback OpenAI-compatible fake server for tests, with scripted responses.
+
+Usage::
+
+    with FakeOpenAIServer() as server:
+        server.script(rate_limited(retry_after="1"), server_error(), stall(5))
+        ... point a client at server.base_url ...
+        assert len(server.requests) == 4
+
+Scripted replies are served in order, one per request; when the script is empty, `default`
+answers (a canned chat completion echoing the last user message, or JSON built from the
+request's schema when it asks for structured output). Every request is kept in `requests`
+(method, path, headers, parsed body, arrival time).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # sleep before answering (a stall past the client's timeout)
+
+
+@dataclass
+class SeenRequest:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+def chat_completion(content: str, model: str = "fake-model", **usage: int) -> dict[str, Any]:
+    """A Chat Completions response body with one assistant message."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": usage.get("prompt_tokens", 10),
+            "completion_tokens": usage.get("completion_tokens", 5),
+            "total_tokens": usage.get("prompt_tokens", 10) + usage.get("completion_tokens", 5),
+        },
+    }
+
+
+def rate_limited(retry_after: str | None = "1") -> Reply:
+    """HTTP 429, optionally with a Retry-After header."""
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return Reply(429, {"error": {"message": "rate limited", "type": "rate_limit"}}, headers)
+
+
+def server_error(status: int = 500, message: str = "internal error") -> Reply:
+    """An HTTP 5xx with an OpenAI-style error body."""
+    return Reply(status, {"error": {"message": message, "type": "server_error"}})
+
+
+def stall(seconds: float) -> Reply:
+    """A reply that arrives only after `seconds` (use with a shorter client timeout)."""
+    return Reply(200, chat_completion("too late"), delay_s=seconds)
+
+
+def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A minimal instance of a JSON schema (enough for simple pydantic models)."""
+    if "$ref" in schema:
+        return _example(defs[schema["$ref"].split("/")[-1]], defs)
+    for combo in ("anyOf", "oneOf", "allOf"):
+        if combo in schema:
+            return _example(schema[combo][0], defs)
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: _example(v, defs) for k, v in props.items()}
+    if kind == "array":
+        return [_example(schema.get("items", {}), defs)]
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"string": "text", "integer": 1, "number": 1.0, "boolean": True}.get(kind)
+
+
+def default_reply(body: Any) -> Reply:
+    """Echo the last user message, or a schema-shaped JSON object for structured requests."""
+    body = body if isinstance(body, dict) else {}
+    model = body.get("model", "fake-model")
+    fmt = body.get("response_format") or {}
+    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
+    if schema:
+        content = json.dumps(_example(schema, schema.get("$defs", {})))
+    else:
+        messages = body.get("messages") or [{}]
+        last = messages[-1].get("content", "")
+        content = f"echo: {last}"
+    return Reply(200, chat_completion(content, model=model))
+
+
+class FakeOpenAIServer:
+    """A threaded HTTP server on 127.0.0.1 speaking enough of the OpenAI protocol."""
+
+    def __init__(self, default: Callable[[Any], Reply] = default_reply):
+        self.default = default
+        self.requests: list[SeenRequest] = []
+        self._script: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except json.JSONDecodeError:
+                    body = raw.decode("utf-8", "replace")
+                reply = server._next(
+                    SeenRequest(self.command, self.path, dict(self.headers), body, time.monotonic())
+                )
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                payload = json.dumps(reply.body).encode() if reply.body is not None else b""
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    pass
+
+            do_GET = _serve  # noqa: N815
+            do_POST = _serve  # noqa: N815
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def _next(self, seen: SeenRequest) -> Reply:
+        with self._lock:
+            self.requests.append(seen)
+            scripted = self._script.popleft() if self._script else None
+        return scripted or self.default(seen.body)
+
+    def script(self, *replies: Reply) -> None:
+        """Queue replies for the next requests, in order."""
+        with self._lock:
+            self._script.extend(replies)
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, ``http://127.0.0.1:<port>/v1``."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def start(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
