@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # Privacy defaults, set before any heavy library is imported: ragas sends usage telemetry unless
 # told not to, and the embedding model must load from the installed package, not a hub.
@@ -32,11 +32,6 @@ _LAZY = {
 }
 
 __all__ = [*_LAZY, "__version__"]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from drafting.cases import ReferenceStore, load_case
-    from drafting.schema import Case, Draft, Report
-
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)

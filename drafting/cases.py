@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 #: Case files larger than this are refused before parsing (a case is a few kilobytes).
 MAX_CASE_FILE_BYTES = 2_000_000
+#: Deeper nesting is refused before parsing: libyaml's C composer recurses per level and a
+#: crafted file could overflow the C stack (a crash, not an exception).
+MAX_NESTING = 64
 CASE_SUFFIXES = (".yaml", ".yml")
 
 try:  # the C loader is ~10x faster; both construct plain data only
@@ -60,6 +63,8 @@ def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_CASE_FILE_BYTES) ->
         raise CaseFileError(f"not UTF-8 text (byte {exc.start})", path=p) from None
     if not text.strip():
         raise CaseFileError("file is empty", path=p)
+    if nesting_depth(text) > MAX_NESTING:
+        raise CaseFileError(f"YAML nested more than {MAX_NESTING} levels deep", path=p)
     try:
         return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
@@ -69,6 +74,23 @@ def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_CASE_FILE_BYTES) ->
         raise CaseFileError(f"invalid YAML{where}: {problem}", path=p) from None
     except RecursionError:
         raise CaseFileError("YAML nested too deeply", path=p) from None
+
+
+def nesting_depth(text: str) -> int:
+    """An upper bound on a YAML document's nesting depth, found without parsing it.
+
+    Counts open flow brackets (quotes are ignored, so brackets inside strings overcount, which only
+    errs on the safe side) and block indentation (one level per two columns).
+    """
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
+    return max(deepest, indent // 2)
 
 
 def validation_error_to_input_error(

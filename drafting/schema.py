@@ -170,6 +170,7 @@ class FindingsOutput(_Strict):
     findings: list[str] = Field(
         ...,
         min_length=1,
+        max_length=10,
         description=(
             "Imaging findings, one short sentence each, stating only what the case's imaging "
             "description and history support (include pertinent negatives such as 'no fracture')."
@@ -186,6 +187,7 @@ class DiagnosisOutput(_Strict):
     )
     differentials: list[Differential] = Field(
         ...,
+        max_length=5,
         description="Two or three alternative diagnoses, most likely first, each with reasoning.",
     )
     final_diagnosis: str = Field(
@@ -196,14 +198,15 @@ class DiagnosisOutput(_Strict):
 class RehabilitationOutput(_Strict):
     """A rehabilitation plan with a FITT-VP exercise prescription."""
 
-    goals: list[str] = Field(..., min_length=1, description="Goals of rehabilitation.")
+    goals: list[str] = Field(..., min_length=1, max_length=5, description="Goals of rehabilitation.")
     exercises: list[Exercise] = Field(
         ...,
         min_length=1,
+        max_length=4,
         description="Exercise items; fill every FITT-VP field of each item.",
     )
-    precautions: list[str] = Field(..., min_length=1, description="Precautions.")
-    monitoring: list[str] = Field(..., min_length=1, description="What to monitor.")
+    precautions: list[str] = Field(..., min_length=1, max_length=5, description="Precautions.")
+    monitoring: list[str] = Field(..., min_length=1, max_length=5, description="What to monitor.")
 
 
 #: Output schema names usable in prompt files.

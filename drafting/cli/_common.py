@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 #: Results go to stdout; progress, warnings and errors to stderr.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def escape(text: object) -> str:

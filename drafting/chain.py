@@ -1,0 +1,278 @@
+"""The drafting chain: findings -> diagnosis -> rehabilitation, as LangChain runnables.
+
+Each stage renders its versioned prompt from the case input, what earlier stages produced and the
+retrieved references (each reference's input summary and its gold section for that stage, within a
+token budget), calls the model with a structured-output constraint, and parses the reply with the
+pure functions of `drafting.parsing`. The stage logic is written once as a generator protocol
+(`_stage_protocol`) that yields messages and receives replies, driven by a sync and an async driver,
+so `.invoke`, `.batch` and `.ainvoke` share every rule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from drafting.errors import ReplyParseError
+from drafting.parsing import Message, parse_reply, repair_messages
+from drafting.prompts import STAGES, PromptSpec
+from drafting.schema import (
+    Case,
+    CaseInput,
+    DiagnosisOutput,
+    FindingsOutput,
+    StageRecord,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from langchain_core.runnables import Runnable
+
+    from drafting.llm import Endpoint
+
+#: Characters per token, for budgeting reference text without a tokenizer.
+CHARS_PER_TOKEN = 4
+#: Token budget for the references block of each stage's prompt.
+DEFAULT_REFERENCE_BUDGET = 600
+#: Attempts per stage: the first reply, then one repair that feeds the validation error back.
+MAX_ATTEMPTS = 2
+
+ProgressFn = Callable[[str, str, StageRecord | None], None]
+
+
+@dataclass
+class ChainState:
+    """What flows through the chain: the case, its references, and each stage's output."""
+
+    case: Case
+    references: list[Case] = field(default_factory=list)
+    outputs: dict[str, BaseModel] = field(default_factory=dict)
+    records: list[StageRecord] = field(default_factory=list)
+
+
+# --- formatting (pure) ------------------------------------------------------------------------
+
+
+def fence(text: str) -> str:
+    """Make case text safe to place between <case_data> tags (it cannot close the fence)."""
+    return text.replace("</case_data>", "</ case_data>").replace("<case_data>", "< case_data>")
+
+
+def format_case_input(inp: CaseInput) -> str:
+    """The case input as plain labelled text: the only case text a prompt ever receives."""
+    who = " ".join(p for p in (f"{inp.age}-year-old" if inp.age is not None else "", inp.sex) if p)
+    lines = [f"Patient: {who or 'not stated'}"]
+    if inp.clinical_history:
+        lines.append(f"Clinical history: {inp.clinical_history}")
+    for study in inp.imaging:
+        label = ", ".join(p for p in (study.modality, study.region) if p)
+        lines.append(f"Imaging ({label}): {study.description}" if label else f"Imaging: {study.description}")
+    if inp.labs:
+        lines.append(f"Labs: {inp.labs}")
+    return fence("\n".join(lines))
+
+
+def _clip(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    return text[: max(0, max_chars - 1)].rsplit(" ", 1)[0] + "…"
+
+
+def _reference_section(stage: str, ref: Case) -> str:
+    gold = ref.gold
+    if stage == "findings":
+        # MedPix references carry no separate gold findings; their imaging description is the
+        # reported finding text.
+        return "Reported findings: " + (gold.findings or ref.input.imaging_text() or "(none)")
+    if stage == "diagnosis":
+        diff = ", ".join(d.name for d in gold.diagnosis.differentials[:4])
+        final = gold.final_diagnosis or gold.diagnosis.primary or "(not recorded)"
+        return f"Final diagnosis: {final}" + (f". Differentials considered: {diff}" if diff else "")
+    plan = gold.rehabilitation.text()
+    final = gold.final_diagnosis or gold.diagnosis.primary
+    return (f"Diagnosis: {final}. " if final else "") + ("Plan: " + plan if plan else "Plan: (none recorded)")
+
+
+def format_references(stage: str, references: list[Case], budget_tokens: int) -> str:
+    """Each reference's input summary and its gold section for ``stage``, within a token budget.
+
+    References come most similar first; each gets an equal share of the budget, of which its input
+    summary takes at most 40%.
+    """
+    if not references:
+        return "(no reference cases available)"
+    share = budget_tokens * CHARS_PER_TOKEN // len(references)
+    blocks = []
+    for i, ref in enumerate(references, 1):
+        summary = _clip(
+            " ".join(p for p in (ref.input.clinical_history, ref.input.imaging_text()) if p),
+            int(share * 0.4),
+        )
+        section = _clip(_reference_section(stage, ref), share - len(summary))
+        blocks.append(f"Reference {i}:\n  Case: {fence(summary)}\n  {fence(section)}")
+    return "\n".join(blocks)
+
+
+def stage_variables(stage: str, state: ChainState, budget_tokens: int) -> dict[str, str]:
+    """The prompt variables of ``stage`` given the state so far."""
+    variables = {
+        "case": format_case_input(state.case.input),
+        "references": format_references(stage, state.references, budget_tokens),
+    }
+    if stage in ("diagnosis", "rehabilitation"):
+        findings = state.outputs["findings"]
+        assert isinstance(findings, FindingsOutput)
+        variables["findings"] = "\n".join(f"- {f}" for f in findings.findings)
+    if stage == "rehabilitation":
+        dx = state.outputs["diagnosis"]
+        assert isinstance(dx, DiagnosisOutput)
+        variables["diagnosis"] = f"{dx.primary} (final diagnosis: {dx.final_diagnosis})"
+    return variables
+
+
+# --- one stage, written once --------------------------------------------------------------------
+
+
+def _usage(reply: Any) -> tuple[int, int]:
+    usage = getattr(reply, "usage_metadata", None) or {}
+    return int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
+
+
+def _stage_protocol(
+    spec: PromptSpec, messages: list[Message], record: StageRecord
+) -> Generator[list[Message], Any, BaseModel]:
+    """Yield messages to send, receive each reply, return the parsed output.
+
+    Raises:
+        ReplyParseError: Still unparseable after the repair attempt; carries every raw reply.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        reply = yield messages
+        raw = reply.content if isinstance(reply.content, str) else str(reply.content)
+        prompt_tokens, completion_tokens = _usage(reply)
+        record.prompt_tokens += prompt_tokens
+        record.completion_tokens += completion_tokens
+        record.attempts = attempt
+        record.raw_replies.append(raw)
+        try:
+            return parse_reply(raw, spec.output_model, stage=spec.stage)
+        except ReplyParseError as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise ReplyParseError(
+                    f"no valid reply after {attempt} attempts: {exc}",
+                    raw_reply=raw,
+                    stage=spec.stage,
+                    attempts=list(record.raw_replies),
+                ) from None
+            messages = repair_messages(messages, raw, str(exc).removeprefix(f"stage {spec.stage}: "))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class DraftingChain:
+    """The three drafting stages over one endpoint and one prompt set.
+
+    Args:
+        prompts: The prompt per stage (see `drafting.prompts.load_prompt_set`).
+        endpoint: Where the model is (see `drafting.llm.resolve_endpoint`).
+        reference_budget: Token budget of each stage's references block.
+        on_progress: Called as ``(stage, "start"|"done", record)`` for progress display.
+    """
+
+    def __init__(
+        self,
+        prompts: dict[str, PromptSpec],
+        endpoint: Endpoint,
+        *,
+        reference_budget: int = DEFAULT_REFERENCE_BUDGET,
+        on_progress: ProgressFn | None = None,
+    ):
+        self.prompts = prompts
+        self.endpoint = endpoint
+        self.reference_budget = reference_budget
+        self.on_progress = on_progress
+        self._models: dict[str, Any] = {}
+
+    def _model(self, stage: str) -> Any:
+        """The chat model for a stage, with its generation parameters and output schema bound."""
+        if stage not in self._models:
+            from drafting.llm import chat_model, structured_output_kwargs
+
+            spec = self.prompts[stage]
+            params = spec.parameters.model_dump(exclude_none=True)
+            llm = chat_model(self.endpoint, **params)
+            self._models[stage] = llm.bind(
+                **structured_output_kwargs(self.endpoint, spec.output_model)
+            )
+        return self._models[stage]
+
+    def _begin(self, stage: str, state: ChainState):  # noqa: ANN202 - internal
+        spec = self.prompts[stage]
+        record = StageRecord(stage=stage)
+        messages = spec.render(**stage_variables(stage, state, self.reference_budget))
+        if self.on_progress:
+            self.on_progress(stage, "start", None)
+        return spec, record, _stage_protocol(spec, messages, record)
+
+    def _finish(self, stage: str, state: ChainState, record: StageRecord, output: BaseModel) -> ChainState:
+        state.outputs[stage] = output
+        state.records.append(record)
+        if self.on_progress:
+            self.on_progress(stage, "done", record)
+        return state
+
+    def run_stage(self, stage: str, state: ChainState) -> ChainState:
+        """Run one stage synchronously and return the updated state."""
+        from drafting.llm import endpoint_errors, fixture_context
+
+        _, record, protocol = self._begin(stage, state)
+        model = self._model(stage)
+        messages = next(protocol)
+        while True:
+            started = time.perf_counter()
+            with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                reply = model.invoke(messages)
+            record.latency_s += time.perf_counter() - started
+            try:
+                messages = protocol.send(reply)
+            except StopIteration as done:
+                return self._finish(stage, state, record, done.value)
+
+    async def arun_stage(self, stage: str, state: ChainState) -> ChainState:
+        """Run one stage asynchronously and return the updated state."""
+        from drafting.llm import endpoint_errors, fixture_context
+
+        _, record, protocol = self._begin(stage, state)
+        model = self._model(stage)
+        messages = next(protocol)
+        while True:
+            started = time.perf_counter()
+            with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                reply = await model.ainvoke(messages)
+            record.latency_s += time.perf_counter() - started
+            try:
+                messages = protocol.send(reply)
+            except StopIteration as done:
+                return self._finish(stage, state, record, done.value)
+
+    def as_runnable(self) -> Runnable:
+        """The whole chain as one LangChain runnable over `ChainState` (invoke, batch, ainvoke)."""
+        from langchain_core.runnables import RunnableLambda
+
+        steps = [self._stage_runnable(stage, RunnableLambda) for stage in STAGES]
+        chain = steps[0]
+        for step in steps[1:]:
+            chain = chain | step
+        return chain
+
+    def _stage_runnable(self, stage: str, runnable_lambda: Any) -> Runnable:
+        def run(state: ChainState) -> ChainState:
+            return self.run_stage(stage, state)
+
+        async def arun(state: ChainState) -> ChainState:
+            return await self.arun_stage(stage, state)
+
+        return runnable_lambda(run, afunc=arun, name=f"{stage}_stage")
