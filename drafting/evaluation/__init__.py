@@ -1,0 +1,63 @@
+"""The evaluation harness: suites, metrics, runner, statistics, comparison, HTML report, CI gate.
+
+Public API (imported lazily so that ``import drafting.evaluation`` stays cheap)::
+
+    run = run_suite("eval/suites/seeds.yaml", fixtures="replay")   # -> Run
+    run.summary["metrics"]["..."]["mean"]; run.to_pandas()
+    run = load_run("eval/runs/<run-id>")
+    comp = compare_runs(run_a, run_b)                                # -> Comparison
+    assert_run_passes(run, baseline="eval/baselines/seeds.json")    # for a user's pytest
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "run_suite": "drafting.evaluation.runner",
+    "arun_suite": "drafting.evaluation.runner",
+    "finish_run": "drafting.evaluation.runner",
+    "Run": "drafting.evaluation.rundir",
+    "load_run": "drafting.evaluation.rundir",
+    "Suite": "drafting.evaluation.suite",
+    "load_suite": "drafting.evaluation.suite",
+    "compare_runs": "drafting.evaluation.compare",
+    "Comparison": "drafting.evaluation.compare",
+    "check_run": "drafting.evaluation.gate",
+    "write_baseline": "drafting.evaluation.gate",
+    "assert_run_passes": "drafting.evaluation.gate",
+    "GateResult": "drafting.evaluation.gate",
+}
+
+__all__ = [
+    "Comparison",
+    "GateResult",
+    "Run",
+    "Suite",
+    "arun_suite",
+    "assert_run_passes",
+    "check_run",
+    "compare_runs",
+    "finish_run",
+    "load_run",
+    "load_suite",
+    "run_suite",
+    "write_baseline",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.evaluation.compare import Comparison, compare_runs
+    from drafting.evaluation.gate import GateResult, assert_run_passes, check_run, write_baseline
+    from drafting.evaluation.rundir import Run, load_run
+    from drafting.evaluation.runner import arun_suite, finish_run, run_suite
+    from drafting.evaluation.suite import Suite, load_suite
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drafting.evaluation' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,185 @@
+"""``report.html``: one self-contained page per run (inline CSS and SVG; no scripts, no CDN).
+
+Rendered with jinja2 with autoescaping on, so case text, drafts and model replies are inert text
+in the page whatever they contain. The plots are SVG built here from numbers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from drafting.evaluation.rundir import Run
+from drafting.schema import Case
+
+log = logging.getLogger(__name__)
+
+PLOT_WIDTH = 760
+ROW_HEIGHT = 34
+LABEL_WIDTH = 190
+PAD = 16
+
+
+def environment() -> Any:
+    """The jinja2 environment over ``drafting/evaluation/templates`` (autoescape on)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("drafting.evaluation", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    return env
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for display: fixed digits; empty for None."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def strip_plot(
+    metrics: Sequence[tuple[str, Mapping[str, float], Mapping[str, Any]]],
+) -> dict[str, Any]:
+    """Geometry of one section's plot: a row per metric, a dot per case, box and mean with CI.
+
+    Args:
+        metrics: (name, case id -> value, summary entry) per metric.
+
+    Returns:
+        width, height and rows (label, axis ticks, points, box, mean, ci), numbers only.
+    """
+    import numpy as np
+
+    inner = PLOT_WIDTH - LABEL_WIDTH - 2 * PAD
+    rows = []
+    for i, (name, values, summ) in enumerate(metrics):
+        vals = [values[k] for k in sorted(values)]
+        lo, hi = 0.0, 1.0
+        if vals and (min(vals) < 0 or max(vals) > 1):
+            lo, hi = float(min(vals)), float(max(vals))
+            if hi == lo:
+                hi = lo + 1.0
+
+        def x(v: float, lo: float = lo, hi: float = hi) -> float:
+            return round(LABEL_WIDTH + PAD + (v - lo) / (hi - lo) * inner, 2)
+
+        y0 = PAD + i * ROW_HEIGHT
+        mid = y0 + ROW_HEIGHT / 2
+        points = []
+        for case_id in sorted(values):
+            # Deterministic vertical jitter from the case id, so reruns draw the same picture.
+            j = int(hashlib.sha256(case_id.encode()).hexdigest()[:4], 16) / 0xFFFF - 0.5
+            points.append({"x": x(values[case_id]), "y": round(mid + j * 14, 2), "id": case_id,
+                           "v": fmt(values[case_id])})
+        box = None
+        if len(vals) >= 2:
+            q1, med, q3 = (float(q) for q in np.quantile(vals, [0.25, 0.5, 0.75]))
+            box = {"x1": x(q1), "x2": x(q3), "med": x(med), "y": mid - 9, "h": 18}
+        mean = summ.get("mean")
+        ci = None
+        if summ.get("ci_low") is not None and summ.get("ci_high") is not None:
+            ci = {"x1": x(summ["ci_low"]), "x2": x(summ["ci_high"])}
+        rows.append({
+            "name": name,
+            "y": y0,
+            "mid": mid,
+            "x0": x(lo),
+            "x1": x(hi),
+            "lo": fmt(lo, 2),
+            "hi": fmt(hi, 2),
+            "points": points,
+            "box": box,
+            "mean": x(mean) if mean is not None else None,
+            "ci": ci,
+        })
+    height = 2 * PAD + ROW_HEIGHT * max(1, len(rows)) + 12
+    return {"width": PLOT_WIDTH, "height": height, "rows": rows}
+
+
+def render_report(run: Run, *, cases: Mapping[str, Case] | None = None) -> str:
+    """The report page of a run as HTML text.
+
+    Args:
+        run: The run (with its summary).
+        cases: The cases by id for the input and gold columns; loaded from the suite's case
+            source when not given (cases that cannot be found show the draft only).
+    """
+    if cases is None:
+        cases = _load_cases(run)
+    summary = run.summary or {}
+    metrics = summary.get("metrics") or {}
+    thresholds = summary.get("thresholds") or {}
+    plots = []
+    for section, names in (summary.get("sections") or {}).items():
+        data = [(n, run.values(n), metrics.get(n, {})) for n in names]
+        if any(v for _, v, _ in data):
+            plots.append({"section": section, "plot": strip_plot(data)})
+    case_views = []
+    for row in run.results:
+        case = cases.get(str(row["case_id"]))
+        case_views.append({
+            "row": row,
+            "case": case.model_dump(mode="json") if case is not None else None,
+            "draft": (row.get("draft") or {}).get("report"),
+            "provenance": (row.get("draft") or {}).get("provenance") or {},
+        })
+    return environment().get_template("report.html.j2").render(
+        run_id=run.id,
+        config=run.config,
+        summary=summary,
+        metrics=metrics,
+        thresholds=thresholds,
+        gate=_threshold_marks(metrics, thresholds),
+        plots=plots,
+        cases=case_views,
+    )
+
+
+def _threshold_marks(metrics: Mapping[str, Any], thresholds: Mapping[str, float]) -> dict[str, str]:
+    marks: dict[str, str] = {}
+    for name, limit in thresholds.items():
+        m = metrics.get(name)
+        if not m or m.get("mean") is None:
+            continue
+        ok = m["mean"] >= limit if m.get("higher_is_better", True) else m["mean"] <= limit
+        marks[name] = "pass" if ok else "fail"
+    return marks
+
+
+def write_report(run: Run, path: str | Path, *, cases: Mapping[str, Case] | None = None) -> Path:
+    """Render the report and write it to ``path``."""
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(render_report(run, cases=cases), encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def _load_cases(run: Run) -> dict[str, Case]:
+    suite = (run.config or {}).get("suite") or {}
+    if not suite.get("cases"):
+        return {}
+    from drafting.errors import InputError
+    from drafting.evaluation.suite import CaseSource, load_case_source
+
+    try:
+        cases, _ = load_case_source(CaseSource.model_validate(suite["cases"]))
+    except (InputError, ValueError) as exc:
+        log.warning("report without case input and gold: %s", exc)
+        return {}
+    return {c.id: c for c in cases}

@@ -1,0 +1,222 @@
+"""A run directory on disk: ``config.json``, ``results.jsonl``, ``summary.json``, ``report.html``.
+
+``results.jsonl`` holds one JSON object per case, appended (flushed and fsynced) as each case
+finishes, so a killed run loses at most the case being written; a truncated last line is ignored
+when reading and cut off before resuming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drafting.errors import ConfigError
+
+CONFIG = "config.json"
+RESULTS = "results.jsonl"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+FIXTURES_USED = "fixtures_used.txt"
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def make_run_id(suite_name: str, config_hash: str, *, now: datetime | None = None) -> str:
+    """``<UTC timestamp>-<suite>-<hash[:8]>``, made of ``[A-Za-z0-9._-]`` only.
+
+    The suite name is sanitised, so a run id is always a single path component.
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    name = _SAFE.sub("-", suite_name).strip(".-")[:48] or "suite"
+    short = hashlib.sha256(f"{config_hash}{stamp}".encode()).hexdigest()[:8]
+    return f"{stamp}-{name}-{short}"
+
+
+def create_run_dir(runs_root: Path, run_id: str) -> Path:
+    """Create ``runs_root/run_id`` (never an existing one: a suffix is added on collision)."""
+    if Path(run_id).name != run_id or run_id in {".", ".."}:
+        raise ConfigError(f"unsafe run id '{run_id}'")
+    runs_root.mkdir(parents=True, exist_ok=True)
+    for i in range(1000):
+        candidate = runs_root / (run_id if i == 0 else f"{run_id}-{i}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise ConfigError(f"cannot create a run directory under {runs_root}")  # pragma: no cover
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename), sorted keys, trailing newline."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, as a ConfigError naming it when missing or invalid."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read JSON ({exc})", path=path) from None
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results file in file order; a truncated or unreadable line is skipped."""
+    if not path.exists():
+        return []
+    rows: list[dict[str, Any]] = []
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break  # the last line of a killed run: not a finished case
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(row, dict) and "case_id" in row:
+                rows.append(row)
+    return rows
+
+
+def truncate_partial_line(path: Path) -> None:
+    """Cut an unterminated last line (a write interrupted by a kill) before appending."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+class ResultsWriter:
+    """Appends rows to results.jsonl, one line each, flushed and fsynced."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._handle = path.open("a", encoding="utf-8")
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """Append one row as a single line."""
+        line = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+        self._handle.write(line + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
+
+
+def unique_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per case id (the first written wins), sorted by case id."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(str(row["case_id"]), dict(row))
+    return [seen[k] for k in sorted(seen)]
+
+
+@dataclass
+class Run:
+    """A finished (or partial) run loaded from its directory.
+
+    Attributes:
+        dir: The run directory.
+        config: config.json (resolved suite, endpoint, prompt versions, package version).
+        summary: summary.json (empty when the run has none yet).
+        results: results.jsonl rows, one per case, sorted by case id.
+    """
+
+    dir: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """The run id (the directory name)."""
+        return self.dir.name
+
+    @property
+    def suite_name(self) -> str:
+        """The suite's name as recorded in config.json."""
+        return str((self.config.get("suite") or {}).get("name", ""))
+
+    @property
+    def report_path(self) -> Path:
+        """Where report.html is."""
+        return self.dir / REPORT
+
+    def metric_meta(self) -> dict[str, dict[str, Any]]:
+        """name -> {section, kind, higher_is_better}: from config.json, else the summary."""
+        meta = dict(self.config.get("metrics") or {})
+        for name, m in (self.summary.get("metrics") or {}).items():
+            meta.setdefault(
+                name,
+                {k: m.get(k) for k in ("section", "kind", "higher_is_better")},
+            )
+        return meta
+
+    def values(self, metric: str) -> dict[str, float]:
+        """case id -> scored value of one metric."""
+        from drafting.evaluation.stats import metric_values
+
+        return metric_values(self.results, metric)
+
+    def to_pandas(self) -> Any:
+        """One row per case x metric: case_id, case_status, metric, section, value, status, reason.
+
+        A case that failed drafting gives one row with metric None and its error in ``reason``.
+        """
+        import pandas as pd
+
+        meta = self.metric_meta()
+        records: list[dict[str, Any]] = []
+        for row in self.results:
+            base = {"case_id": row["case_id"], "case_status": row.get("status")}
+            metrics = row.get("metrics") or []
+            if not metrics:
+                err = row.get("error") or {}
+                records.append({**base, "metric": None, "section": None, "value": None,
+                                "status": row.get("status"), "reason": err.get("message", "")})
+            for m in metrics:
+                records.append({
+                    **base,
+                    "metric": m.get("name"),
+                    "section": (meta.get(m.get("name"), {}) or {}).get("section"),
+                    "value": m.get("value"),
+                    "status": m.get("status"),
+                    "reason": m.get("reason", ""),
+                })
+        columns = ["case_id", "case_status", "metric", "section", "value", "status", "reason"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Load a run directory.
+
+    Raises:
+        ConfigError: Not a run directory (no config.json or results.jsonl).
+    """
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise ConfigError("no such run directory", path=d)
+    if not (d / CONFIG).exists() and not (d / RESULTS).exists():
+        raise ConfigError("not a run directory (no config.json or results.jsonl)", path=d)
+    config = read_json(d / CONFIG) if (d / CONFIG).exists() else {}
+    summary = read_json(d / SUMMARY) if (d / SUMMARY).exists() else {}
+    return Run(dir=d, config=config, summary=summary,
+               results=unique_rows(read_results(d / RESULTS)))
