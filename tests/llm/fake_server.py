@@ -41,7 +41,7 @@ class SeenRequest:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: Any
     at: float
 
@@ -118,6 +118,10 @@ def default_reply(body: Any) -> Reply:
     return Reply(200, chat_completion(content, model=model))
 
 
+def _lower(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
 class FakeOpenAIServer:
     """A threaded HTTP server on 127.0.0.1 speaking enough of the OpenAI protocol."""
 
@@ -140,7 +144,7 @@ class FakeOpenAIServer:
                 except json.JSONDecodeError:
                     body = raw.decode("utf-8", "replace")
                 reply = server._next(
-                    SeenRequest(self.command, self.path, dict(self.headers), body, time.monotonic())
+                    SeenRequest(self.command, self.path, _lower(self.headers), body, time.monotonic())
                 )
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -161,7 +165,9 @@ class FakeOpenAIServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def _next(self, seen: SeenRequest) -> Reply:
         with self._lock:
