@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
+from drafting.errors import InputError
 from drafting.evaluation.metrics import Metric, MetricResult, build_metrics
 from drafting.evaluation.metrics.base import error_reason
 from drafting.schema import Case, Draft
@@ -71,3 +73,75 @@ async def ascore_draft(
             return _failed(metric, exc)
 
     return list(await asyncio.gather(*(one(m) for m in metrics)))
+
+
+def load_draft_file(path: str | Path, *, case_id: str | None = None) -> Draft:
+    """Read a draft to score: our `Draft` JSON, or a Markdown report with the usual headings.
+
+    A Markdown report is wrapped in a `Draft` with empty provenance; its case id comes from a
+    ``# Draft report: <id>`` title, else ``case_id``, else the file name.
+
+    Raises:
+        InputError: The file cannot be read, or is neither a valid Draft JSON nor a report.
+    """
+    from pydantic import ValidationError
+
+    from drafting.evaluation.markdown_parse import markdown_case_id, parse_markdown_report
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read draft ({error_reason(exc)})", path=p) from None
+    if text.lstrip().startswith("{"):
+        try:
+            return Draft.model_validate_json(text)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            loc = ".".join(str(x) for x in err["loc"]) or "(document)"
+            raise InputError(f"not a valid Draft JSON: {err['msg']}", path=p, field=loc) from None
+    try:
+        report = parse_markdown_report(text)
+    except InputError as exc:
+        raise InputError(exc.message, path=p) from None
+    cid = markdown_case_id(text) or case_id or p.stem
+    return Draft(case_id=cid, report=report)
+
+
+def default_metric_names() -> list[str]:
+    """`DEFAULT_METRICS`, without the embedding metrics when the embeddings extra is missing."""
+    from drafting.embeddings import available
+    from drafting.evaluation.metrics import DEFAULT_METRICS, DETERMINISTIC_METRICS
+
+    if available():
+        return list(DEFAULT_METRICS)
+    keep = set(DETERMINISTIC_METRICS) | {"diagnosis.final_match", "diagnosis.top1_hit", "diagnosis.top3_hit"}
+    return [m for m in DEFAULT_METRICS if m in keep]
+
+
+def score_file(
+    draft_path: str | Path,
+    gold_path: str | Path,
+    metrics: Sequence[str | dict] | None = None,
+    *,
+    judge_endpoint: object = None,
+) -> tuple[Draft, list[MetricResult]]:
+    """Score a draft file (JSON or Markdown) against a gold case file.
+
+    Args:
+        draft_path: Our Draft JSON or a Markdown report.
+        gold_path: A case YAML file with a gold report.
+        metrics: Metric specs for `build_metrics`; None uses `default_metric_names`.
+        judge_endpoint: Needed only for ``judge.*`` metrics.
+
+    Returns:
+        The draft as read, and one result per metric.
+    """
+    from drafting.cases import load_case
+
+    gold = load_case(gold_path)
+    draft = load_draft_file(draft_path, case_id=gold.id)
+    built = build_metrics(
+        default_metric_names() if metrics is None else list(metrics), judge_endpoint=judge_endpoint
+    )
+    return draft, score_draft(draft, gold, built)
