@@ -172,9 +172,38 @@ def judge_llm(endpoint: Endpoint, **kwargs: Any) -> Any:
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     from ragas.llms import llm_factory
 
-    return llm_factory(
+    llm = llm_factory(
         endpoint.model, provider="openai", client=async_openai_client(endpoint), **kwargs
     )
+    if endpoint.structured_output == "json_object_schema":
+        # ragas drives instructor in JSON mode: ``{"type": "json_object"}`` with the schema only
+        # in the prompt, which a small local model does not follow. llama.cpp constrains
+        # decoding by grammar when the schema rides along, so add it to every request.
+        llm.client = _SchemaInjectingClient(llm.client)
+    return llm
+
+
+class _SchemaInjectingClient:
+    """Wraps an async instructor client: adds the response model's schema to response_format."""
+
+    def __init__(self, inner: Any):
+        from types import SimpleNamespace
+
+        self._inner = inner
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
+
+    async def _create(self, *, response_model: type[Any], **kwargs: Any) -> Any:
+        extra = dict(kwargs.pop("extra_body", None) or {})
+        extra["response_format"] = {
+            "type": "json_object",
+            "schema": response_model.model_json_schema(),
+        }
+        return await self._inner.chat.completions.create(
+            response_model=response_model, extra_body=extra, **kwargs
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def structured_output_kwargs(endpoint: Endpoint, model_cls: type[Any]) -> dict[str, Any]:
