@@ -11,7 +11,8 @@ Deliberately simple and inspectable rather than clever:
   ("but", "however", ...) in between, or a post-negation cue ("absent", "excluded", ...) follows
   within two tokens;
 - a term's *laterality* is the laterality word ("left", "right", "bilateral"/"both") at most
-  `LAT_WINDOW` tokens before it in the same sentence.
+  `LAT_WINDOW` tokens before it in the same sentence; a sentence's *sides* are all the
+  laterality words it uses.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class AnalysedSentence:
 
     text: str
     uses: list[TermUse] = field(default_factory=list)
+    sides: frozenset[str] = frozenset()
 
     @property
     def terms(self) -> list[str]:
@@ -140,7 +142,7 @@ class AnalysedSentence:
 def analyse_sentence(text: str) -> AnalysedSentence:
     """Key terms of one sentence with their negation and laterality."""
     toks = tokens(text)
-    out = AnalysedSentence(text=text)
+    out = AnalysedSentence(text=text, sides=frozenset(LATERALITY[t] for t in toks if t in LATERALITY))
     for i, tok in enumerate(toks):
         if not is_key_term(tok):
             continue

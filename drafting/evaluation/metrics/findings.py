@@ -84,11 +84,11 @@ class _InputIndex:
 
     def __init__(self, text: str):
         self.polarity: dict[str, set[bool]] = defaultdict(set)
-        self.laterality: dict[str, set[str | None]] = defaultdict(set)
-        for sent in _text.analyse_text(text):
+        self.sentences = _text.analyse_text(text)
+        self.sentence_terms = [set(s.terms) for s in self.sentences]
+        for sent in self.sentences:
             for use in sent.uses:
                 self.polarity[use.term].add(use.negated)
-                self.laterality[use.term].add(use.laterality)
         self.vocabulary = list(self.polarity)
         self._cache: dict[str, str | None] = {}
 
@@ -114,8 +114,11 @@ class FindingsSupport(Metric):
     A statement (sentence) is supported when at least ``min_term_share`` of its key terms occur in
     the input (exactly, or fuzzily at ``fuzzy_cutoff``), and none of its matched terms contradicts
     the input in negation ("no fracture" where the input only says "fracture", or the reverse) or
-    in laterality ("left" where the input gives only "right" for that term; "bilateral" in the
-    input allows either side). Statements without key terms are not counted. See
+    in laterality: a statement naming one side ("left") must be supported by the input as well
+    by sentences compatible with that side (the same side, "bilateral", or no side) as by any
+    input sentence; "fracture of the left patella" where the input says "fracture of the right
+    patella" (and only "the left patella is intact") is unsupported. Statements without key
+    terms are not counted. See
     `drafting.evaluation.metrics._text` for how terms, negation and laterality are read.
 
     Args:
@@ -142,16 +145,18 @@ class FindingsSupport(Metric):
         missing: list[str] = []
         negation: list[str] = []
         laterality: list[str] = []
+        matched: set[str] = set()
         for use in sentence.uses:
             match = index.lookup(use.term, self.fuzzy_cutoff)
             if match is None:
                 missing.append(use.term)
                 continue
+            matched.add(match)
             if use.negated not in index.polarity[match]:
                 negation.append(use.term)
-            sides = index.laterality[match] - {None}
-            if use.laterality and sides and use.laterality not in sides and "bilateral" not in sides:
-                laterality.append(f"{use.laterality} {use.term}")
+        if len(sentence.sides) == 1 and matched:
+            (side,) = sentence.sides
+            laterality = self._side_conflicts(side, matched, index)
         terms = sentence.terms
         missing = list(dict.fromkeys(missing))
         share = 1 - len(missing) / len(terms) if terms else 0.0
@@ -164,6 +169,20 @@ class FindingsSupport(Metric):
             "negation_conflicts": list(dict.fromkeys(negation)),
             "laterality_conflicts": list(dict.fromkeys(laterality)),
         }
+
+    @staticmethod
+    def _side_conflicts(side: str, matched: set[str], index: _InputIndex) -> list[str]:
+        """Empty when input sentences compatible with ``side`` cover the statement best."""
+        best_any, best_ok, best_sides = 0, 0, frozenset()
+        for sent, terms in zip(index.sentences, index.sentence_terms, strict=True):
+            cover = len(matched & terms)
+            if cover > best_any:
+                best_any, best_sides = cover, sent.sides
+            if not sent.sides or side in sent.sides or "bilateral" in sent.sides:
+                best_ok = max(best_ok, cover)
+        if best_ok >= best_any:
+            return []
+        return [f"{side}: the input gives {'/'.join(sorted(best_sides))}"]
 
     def score(self, draft: Draft, gold: Case) -> MetricResult:
         statements = [s for s in _text.analyse_text(draft.report.findings) if s.uses]
