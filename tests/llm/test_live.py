@@ -1,0 +1,107 @@
+"""Against the real embedded model (``pytest -m live``): chat, structured output, record/replay.
+
+One module-scoped recording session keeps the model work to three short requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from drafting.errors import FixtureMissError
+from drafting.llm import (
+    chat_model,
+    endpoint_errors,
+    fixture_context,
+    local_server,
+    resolve_endpoint,
+    structured_output_kwargs,
+    track_fixture_usage,
+)
+
+pytestmark = pytest.mark.live
+
+GEN = {"temperature": 0, "max_tokens": 24, "seed": 0}
+
+
+class Capital(BaseModel):
+    city: str
+    country: str
+
+
+def _ask(endpoint) -> tuple[str, Capital]:
+    llm = chat_model(endpoint, **GEN)
+    bound = llm.bind(**structured_output_kwargs(endpoint, Capital))
+    with fixture_context(stage="live-test", case_id="capital"), endpoint_errors(endpoint):
+        chat = llm.invoke("Say hello in three words.").content
+        reply = asyncio.run(bound.ainvoke("What is the capital of France? Answer in JSON."))
+    return chat, Capital.model_validate_json(reply.content)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory):
+    """Record the requests against the embedded server, then stop it."""
+    root = tmp_path_factory.mktemp("fixtures")
+    previous = os.environ.get("OPENAI_API_KEY")
+    os.environ["OPENAI_API_KEY"] = "sk-test-SECRET"  # must not leak into any fixture
+    try:
+        endpoint = resolve_endpoint(backend="local", fixtures="record", fixtures_dir=root)
+        with track_fixture_usage() as used:
+            chat, capital = _ask(endpoint)
+        server = local_server.current_server()
+        assert server is not None and server.running()
+        pid = server.process.pid
+        local_server.stop_server()
+    finally:
+        if previous is None:
+            os.environ.pop("OPENAI_API_KEY", None)
+        else:
+            os.environ["OPENAI_API_KEY"] = previous
+    return {"root": root, "endpoint": endpoint, "chat": chat, "capital": capital, "pid": pid, "used": used}
+
+
+def test_embedded_server_answers_chat_and_structured_requests(recorded):
+    assert isinstance(recorded["chat"], str) and recorded["chat"].strip()
+    assert isinstance(recorded["capital"], Capital) and recorded["capital"].city
+
+
+def test_server_is_stopped_and_no_process_is_left(recorded):
+    assert local_server.current_server() is None
+    assert not Path(f"/proc/{recorded['pid']}").exists() or _is_zombie(recorded["pid"])
+
+
+def _is_zombie(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_fixtures_hold_no_secret(recorded):
+    files = [p for p in Path(recorded["root"]).rglob("*") if p.is_file()]
+    assert len(files) == 2 and {p.stem for p in files} == recorded["used"]
+    for path in files:
+        text = path.read_text()
+        assert "SECRET" not in text and "authorization" not in text.lower()
+        assert json.loads(text)["model"] == "SmolLM2-135M-Instruct"
+
+
+def test_replay_offline_gives_identical_results(recorded, no_network):
+    endpoint = recorded["endpoint"].model_copy(update={"fixtures_mode": "replay"})
+    chat, capital = _ask(endpoint)
+    assert (chat, capital) == (recorded["chat"], recorded["capital"])
+    assert local_server.current_server() is None  # replay started nothing
+
+    llm = chat_model(endpoint, **GEN)
+    with (
+        pytest.raises(FixtureMissError) as info,
+        fixture_context(stage="findings", case_id="case-1"),
+        endpoint_errors(endpoint),
+    ):
+        llm.invoke("Say goodbye in three words.")  # a changed request
+    message = str(info.value)
+    assert "stage findings" in message and "case case-1" in message
+    assert "--fixtures auto" in message and str(endpoint.fixture_path) in message
