@@ -167,19 +167,19 @@ def _parse_differential(block: str) -> Differential:
 
 def _parse_diagnosis(lines: list[str]) -> tuple[str, list[str]]:
     """Primary diagnosis and reasoning paragraphs from the diagnosis section's own text."""
-    blocks = _blocks(lines)
     primary = ""
-    reasoning: list[str] = []
-    for block in blocks:
-        m = _PRIMARY.match(block)
-        if m and not primary:
-            primary = _strip_emphasis(m.group(1))
-            if _is_empty_mark(primary):
-                primary = ""
-            continue
-        reasoning.append(_REASONING_LABEL.sub("", block, count=1))
-    labelled = any(_PRIMARY.match(b) for b in blocks)
-    if not primary and not labelled and len(reasoning) > 1 and len(reasoning[0]) <= 160:
+    labelled = False
+    rest: list[str] = []
+    for line in lines:
+        m = None if labelled else _PRIMARY.match(_unescape(line))
+        if m:  # the label's line alone names the diagnosis, even inside a paragraph
+            labelled = True
+            primary = "" if _is_empty_mark(m.group(1)) else _strip_emphasis(m.group(1))
+            rest.append("")
+        else:
+            rest.append(line)
+    reasoning = [_REASONING_LABEL.sub("", b, count=1) for b in _blocks(rest)]
+    if not labelled and len(reasoning) > 1 and len(reasoning[0]) <= 160:
         # No label: a short first paragraph names the diagnosis, the rest argues for it.
         primary = _strip_emphasis(reasoning.pop(0))
     return primary, reasoning
