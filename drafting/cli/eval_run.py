@@ -58,6 +58,7 @@ def run(
 
 def summary_table(summary: dict[str, Any]) -> Any:
     """The run summary as a rich table."""
+    from rich.box import SIMPLE_HEAD
     from rich.table import Table
 
     from drafting.evaluation.report_html import fmt
@@ -67,20 +68,20 @@ def summary_table(summary: dict[str, Any]) -> Any:
         title=f"{escape(summary.get('suite', ''))}: {cases.get('total', 0)} cases, "
         f"{cases.get('failed', 0)} failed",
         title_justify="left",
+        box=SIMPLE_HEAD,
+        pad_edge=False,
     )
-    for col, just in (("section", "left"), ("metric", "left"), ("mean", "right"),
-                      ("95% interval", "right"), ("n", "right"), ("n/a", "right"),
-                      ("unscored", "right"), ("failed", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table.add_column("metric", overflow="fold", ratio=1)
+    for col in ("mean", "95% interval", "n", "n/a", "unsc.", "fail"):
+        table.add_column(col, justify="right", no_wrap=True)
     metrics = summary.get("metrics") or {}
-    for section, names in (summary.get("sections") or {}).items():
-        for i, name in enumerate(names):
+    for names in (summary.get("sections") or {}).values():
+        for name in names:
             m = metrics[name]
-            ci = f"{fmt(m['ci_low'])} – {fmt(m['ci_high'])}" if m.get("ci_low") is not None else "–"
+            ci = f"{fmt(m['ci_low'])}–{fmt(m['ci_high'])}" if m.get("ci_low") is not None else "–"
             table.add_row(
-                escape(section) if i == 0 else "", escape(name), fmt(m.get("mean")), ci,
-                str(m.get("n", 0)), str(m.get("not_applicable", 0)), str(m.get("unscored", 0)),
-                str(m.get("failed", 0)),
+                escape(name), fmt(m.get("mean")), ci, str(m.get("n", 0)),
+                str(m.get("not_applicable", 0)), str(m.get("unscored", 0)), str(m.get("failed", 0)),
             )
     return table
 

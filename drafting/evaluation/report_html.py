@@ -138,8 +138,12 @@ def render_report(run: Run, *, cases: Mapping[str, Case] | None = None) -> str:
             "draft": (row.get("draft") or {}).get("report"),
             "provenance": (row.get("draft") or {}).get("provenance") or {},
         })
+    suite = run.config.get("suite") or {}
     return environment().get_template("report.html.j2").render(
         run_id=run.id,
+        suite_name=suite.get("name") or "?",
+        drafter=suite.get("drafter") or {},
+        fixtures_mode=(suite.get("fixtures") or {}).get("mode", ""),
         config=run.config,
         summary=summary,
         metrics=metrics,

@@ -55,9 +55,12 @@ def create_run_dir(runs_root: Path, run_id: str) -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename), sorted keys, trailing newline."""
+    """Write JSON atomically (temp file + rename), trailing newline.
+
+    Keys keep their (deterministic) insertion order: metrics stay in suite order.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
     tmp.replace(path)
 
 

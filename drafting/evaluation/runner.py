@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import inspect
 import logging
 import os
 import sys
@@ -424,17 +423,22 @@ def metric_meta(metric: Any) -> dict[str, Any]:
 
 
 def build_suite_metrics(s: Suite) -> list[Any]:
-    """The suite's metric objects (its list, else the default set), judge-aware."""
+    """The suite's metric objects: its list, else the default set (plus the judge metrics when
+    the suite configures a judge).
+
+    Raises:
+        ConfigError: An unknown metric or parameter, named with the suite file.
+    """
+    from drafting.evaluation.metrics import DEFAULT_METRICS, JUDGE_METRICS, build_metrics
+
+    specs: list[Any] = list(s.metrics)
+    if not specs:
+        specs = list(DEFAULT_METRICS) + (list(JUDGE_METRICS) if s.judge is not None else [])
+    judge = build_endpoint(s, judge=True) if s.judge is not None else None
     try:
-        from drafting.evaluation import scoring
-    except ImportError as exc:  # pragma: no cover - until the metrics exist
-        raise ConfigError(f"metrics are not available ({exc})", field="metrics") from None
-    specs = s.metrics or list(scoring.DEFAULT_METRICS)
-    params = inspect.signature(scoring.build_metrics).parameters
-    if "judge" in params:
-        judge = build_endpoint(s, judge=True) if s.judge is not None else None
-        return list(scoring.build_metrics(specs, judge=judge))
-    return list(scoring.build_metrics(specs))
+        return list(build_metrics(specs, judge_endpoint=judge))
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=s.source_path, field=exc.field or "metrics") from None
 
 
 def build_endpoint(s: Suite, *, judge: bool = False) -> Any:
