@@ -95,9 +95,7 @@ def http_client(endpoint: Endpoint) -> httpx.Client:
     """An httpx client with the endpoint's transport stack."""
     import httpx
 
-    return httpx.Client(
-        transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True
-    )
+    return httpx.Client(transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True)
 
 
 def async_http_client(endpoint: Endpoint) -> httpx.AsyncClient:
@@ -172,9 +170,7 @@ def judge_llm(endpoint: Endpoint, **kwargs: Any) -> Any:
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     from ragas.llms import llm_factory
 
-    llm = llm_factory(
-        endpoint.model, provider="openai", client=async_openai_client(endpoint), **kwargs
-    )
+    llm = llm_factory(endpoint.model, provider="openai", client=async_openai_client(endpoint), **kwargs)
     if endpoint.structured_output == "json_object_schema":
         # ragas drives instructor in JSON mode: ``{"type": "json_object"}`` with the schema only
         # in the prompt, which a small local model does not follow. llama.cpp constrains

@@ -95,9 +95,7 @@ class PruneResult:
     dry_run: bool
 
 
-def prune_fixtures(
-    directory: str | Path, runs: list[str | Path], *, dry_run: bool = False
-) -> PruneResult:
+def prune_fixtures(directory: str | Path, runs: list[str | Path], *, dry_run: bool = False) -> PruneResult:
     """Delete the fixtures under a directory that none of the listed runs used.
 
     Args:
@@ -115,8 +113,7 @@ def prune_fixtures(
     files = fixture_files(directory)
     if not keep and files and not dry_run:
         raise ConfigError(
-            "the listed runs used no fixtures (live runs?); refusing to delete all "
-            f"{len(files)} fixtures",
+            f"the listed runs used no fixtures (live runs?); refusing to delete all {len(files)} fixtures",
             path=directory,
         )
     removed = [p for p in files if p.stem not in keep]

@@ -52,9 +52,7 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
         openai = None  # type: ignore[assignment]
     if openai is not None:
         if isinstance(exc, openai.APIStatusError):
-            return EndpointError(
-                f"{endpoint.model}: {_detail(exc)}", endpoint=host, status=exc.status_code
-            )
+            return EndpointError(f"{endpoint.model}: {_detail(exc)}", endpoint=host, status=exc.status_code)
         if isinstance(exc, openai.APITimeoutError):
             return EndpointError(
                 f"{endpoint.model}: timed out after {endpoint.timeout_s:g}s (retries spent)",
@@ -63,9 +61,7 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__
             reason = type(cause).__name__ if cause else "connection failed"
-            return EndpointError(
-                f"{endpoint.model}: cannot reach endpoint ({reason})", endpoint=host
-            )
+            return EndpointError(f"{endpoint.model}: cannot reach endpoint ({reason})", endpoint=host)
     import httpx
 
     if isinstance(exc, httpx.HTTPStatusError):
@@ -73,9 +69,7 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
     if isinstance(exc, httpx.TimeoutException):
         return EndpointError(f"{endpoint.model}: timed out", endpoint=host)
     if isinstance(exc, httpx.TransportError):
-        return EndpointError(
-            f"{endpoint.model}: cannot reach endpoint ({type(exc).__name__})", endpoint=host
-        )
+        return EndpointError(f"{endpoint.model}: cannot reach endpoint ({type(exc).__name__})", endpoint=host)
     return None
 
 
