@@ -17,10 +17,10 @@ from drafting.schema import Case
 
 log = logging.getLogger(__name__)
 
-PLOT_WIDTH = 760
-ROW_HEIGHT = 34
-LABEL_WIDTH = 190
-PAD = 16
+PLOT_WIDTH = 1100
+ROW_HEIGHT = 46
+LABEL_WIDTH = 290
+PAD = 20
 
 
 def environment() -> Any:
@@ -84,7 +84,7 @@ def strip_plot(
         for case_id in sorted(values):
             # Deterministic vertical jitter from the case id, so reruns draw the same picture.
             j = int(hashlib.sha256(case_id.encode()).hexdigest()[:4], 16) / 0xFFFF - 0.5
-            points.append({"x": x(values[case_id]), "y": round(mid + j * 14, 2), "id": case_id,
+            points.append({"x": x(values[case_id]), "y": round(mid + j * 10, 2), "id": case_id,
                            "v": fmt(values[case_id])})
         box = None
         if len(vals) >= 2:
