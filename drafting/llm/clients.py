@@ -51,6 +51,15 @@ def _policy(endpoint: Endpoint):  # -> RetryPolicy
     )
 
 
+def _adapter(endpoint: Endpoint):  # -> Callable[[httpx.Request], httpx.Request] | None
+    """The request rewrite for llama.cpp-style servers (see `drafting.llm.compat`)."""
+    if endpoint.structured_output == "json_object_schema":
+        from drafting.llm.compat import llama_cpp_request
+
+        return llama_cpp_request
+    return None
+
+
 def _embedded(endpoint: Endpoint) -> bool:
     return endpoint.backend == "local" and not endpoint.base_url
 
@@ -69,7 +78,7 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
             return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
         return RetryTransport(httpx.HTTPTransport(), _policy(endpoint))
 
-    return FixtureTransport(_store(endpoint), network)
+    return FixtureTransport(_store(endpoint), network, _adapter(endpoint))
 
 
 def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
@@ -88,7 +97,7 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
             inner = httpx.AsyncHTTPTransport()
         return AsyncRetryTransport(inner, _policy(endpoint))
 
-    return AsyncFixtureTransport(_store(endpoint), network)
+    return AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
 
 
 def http_client(endpoint: Endpoint) -> httpx.Client:

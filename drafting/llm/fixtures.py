@@ -268,12 +268,19 @@ class FixtureTransport(httpx.BaseTransport):
     Args:
         store: The fixture store (directory and mode).
         inner: Builds the real transport; called at most once, and never in replay mode.
+        adapt: Rewrites each request for the server's dialect before it is keyed and sent.
     """
 
-    def __init__(self, store: FixtureStore, inner: Callable[[], httpx.BaseTransport]):
+    def __init__(
+        self,
+        store: FixtureStore,
+        inner: Callable[[], httpx.BaseTransport],
+        adapt: Callable[[httpx.Request], httpx.Request] | None = None,
+    ):
         self.store = store
         self._make_inner = inner
         self._inner: httpx.BaseTransport | None = None
+        self._adapt = adapt
 
     def _network(self) -> httpx.BaseTransport:
         if self._inner is None:
@@ -282,6 +289,8 @@ class FixtureTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         store = self.store
+        if self._adapt is not None:
+            request = self._adapt(request)
         if store.mode == "live":
             return self._network().handle_request(request)
         canon = store.canonical(request)
@@ -311,10 +320,16 @@ class FixtureTransport(httpx.BaseTransport):
 class AsyncFixtureTransport(httpx.AsyncBaseTransport):
     """Asynchronous record/replay transport; see `FixtureTransport`."""
 
-    def __init__(self, store: FixtureStore, inner: Callable[[], httpx.AsyncBaseTransport]):
+    def __init__(
+        self,
+        store: FixtureStore,
+        inner: Callable[[], httpx.AsyncBaseTransport],
+        adapt: Callable[[httpx.Request], httpx.Request] | None = None,
+    ):
         self.store = store
         self._make_inner = inner
         self._inner: httpx.AsyncBaseTransport | None = None
+        self._adapt = adapt
 
     def _network(self) -> httpx.AsyncBaseTransport:
         if self._inner is None:
@@ -323,9 +338,11 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         store = self.store
+        await request.aread()
+        if self._adapt is not None:
+            request = self._adapt(request)
         if store.mode == "live":
             return await self._network().handle_async_request(request)
-        await request.aread()
         canon = store.canonical(request)
         key = fixture_key(canon)
         if store.mode in ("replay", "auto"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import http.client
 import importlib.util
 import logging
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -79,6 +81,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_spawn_pool: ThreadPoolExecutor | None = None
+
+
+def _spawner() -> ThreadPoolExecutor:
+    global _spawn_pool
+    if _spawn_pool is None:
+        _spawn_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drafting-llama-spawn")
+    return _spawn_pool
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -149,7 +161,8 @@ class LocalServer:
         env["API_KEY"] = self.api_key
         log.info("starting the embedded model server on 127.0.0.1:%d", self.port)
         started = time.monotonic()
-        self.process = subprocess.Popen(
+        popen = functools.partial(
+            subprocess.Popen,
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -157,6 +170,9 @@ class LocalServer:
             env=env,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
+        # The parent-death signal fires when the *thread* that forked exits, so fork from one
+        # long-lived thread, not from whichever worker thread made the first request.
+        self.process = _spawner().submit(popen).result()
         _register_cleanup()
         try:
             self._wait_ready(started)

@@ -116,3 +116,19 @@ def test_missing_local_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(local_server.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"install the `local` extra"):
         local_server.LocalServer("x").start()
+
+
+def test_llama_cpp_endpoints_get_max_tokens(
+    fake_endpoint: Callable[..., Endpoint], fake_openai: FakeOpenAIServer
+):
+    # llama_cpp.server ignores max_completion_tokens (LangChain's name): rename it, in live,
+    # record and replay alike (the key is computed from what is sent).
+    for mode in ("live", "record"):
+        endpoint = fake_endpoint(mode, structured_output="json_object_schema")
+        asyncio.run(chat_model(endpoint, max_tokens=7).ainvoke("hi"))
+        chat_model(endpoint, max_tokens=7).invoke("hi")
+    for seen in fake_openai.requests:
+        assert seen.body["max_tokens"] == 7 and "max_completion_tokens" not in seen.body
+    openai_style = fake_endpoint("live")
+    chat_model(openai_style, max_tokens=7).invoke("hi")
+    assert fake_openai.requests[-1].body["max_completion_tokens"] == 7

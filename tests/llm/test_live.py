@@ -105,3 +105,32 @@ def test_replay_offline_gives_identical_results(recorded, no_network):
     message = str(info.value)
     assert "stage findings" in message and "case case-1" in message
     assert "--fixtures auto" in message and str(endpoint.fixture_path) in message
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_server_dies_with_its_parent(how: str, tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from drafting.llm import local_server\n"
+        "server = local_server.ensure_server('SmolLM2-135M-Instruct')\n"
+        "print(server.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        parent.send_signal(getattr(signal, how))
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{child}").exists() and not _is_zombie(child):
+            assert time.monotonic() < deadline, f"server {child} survived {how} of its parent"
+            time.sleep(0.1)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
