@@ -8,8 +8,10 @@ batched path is what `score_many` uses, the ragas path what `score` uses.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
@@ -49,16 +51,35 @@ def ragas_similarity(reference: str, response: str) -> float:
     return float(result.value)
 
 
-def batched_similarity(pairs: Sequence[tuple[str, str]]) -> list[float]:
-    """Cosine similarity of each (reference, response) pair, embedding all texts at once."""
+#: Recent text -> unit vector; the same gold text is compared by several metrics in a run.
+_VECTOR_CACHE: OrderedDict[str, Any] = OrderedDict()
+_VECTOR_CACHE_SIZE = 4096
+
+
+def embed_cached(texts: Sequence[str]) -> list[Any]:
+    """Unit vectors of ``texts``, embedding only those not seen recently, in one call."""
     from drafting.embeddings import embed
 
+    todo = list(dict.fromkeys(t for t in texts if t not in _VECTOR_CACHE))
+    if todo:
+        for text, vector in zip(todo, embed(todo), strict=True):
+            _VECTOR_CACHE[text] = vector
+            if len(_VECTOR_CACHE) > _VECTOR_CACHE_SIZE:
+                _VECTOR_CACHE.popitem(last=False)
+    out = []
+    for t in texts:
+        _VECTOR_CACHE.move_to_end(t)
+        out.append(_VECTOR_CACHE[t])
+    return out
+
+
+def batched_similarity(pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """Cosine similarity of each (reference, response) pair, embedding all texts at once."""
     if not pairs:
         return []
-    texts = list(dict.fromkeys(t or " " for pair in pairs for t in pair))
-    index = {t: i for i, t in enumerate(texts)}
-    vectors = embed(texts)
-    return [float(vectors[index[a or " "]] @ vectors[index[b or " "]]) for a, b in pairs]
+    flat = [t or " " for pair in pairs for t in pair]
+    vectors = embed_cached(flat)
+    return [float(vectors[2 * i] @ vectors[2 * i + 1]) for i in range(len(pairs))]
 
 
 class EmbeddingSimilarityMetric(Metric):
