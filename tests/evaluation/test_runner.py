@@ -207,3 +207,24 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path: Path) -> None:
     assert len(a.results) == 10 and a.summary["cases"]["failed"] == 1
     assert a.summary["metrics"] == b.summary["metrics"]
     assert [r["metrics"] for r in a.results] == [r["metrics"] for r in b.results]
+
+
+def test_fixture_keys_recorded_per_case(suite_file: Path, tmp_path: Path) -> None:
+    fixtures = pytest.importorskip("drafting.llm.fixtures")
+
+    async def recording(case: Case) -> Draft:
+        fixtures._note_used(f"key-{case.id}")  # what the replay transport does per exchange
+        return make_draft(case)
+
+    run = run_suite(suite_file, draft_fn=recording, metrics=FAKE_METRICS, out=tmp_path,
+                    concurrency=3)
+    assert all(r["fixture_keys"] == [f"key-{r['case_id']}"] for r in run.results)
+    used = (run.dir / "fixtures_used.txt").read_text().split()
+    assert used == sorted(f"key-case-{i:02d}" for i in range(6))
+
+
+def test_cli_rejects_unknown_prompt_version(suite_file: Path, capsys: pytest.CaptureFixture) -> None:
+    from drafting.cli import run as cli
+
+    assert cli(["eval", "run", str(suite_file), "--prompt", "findings=v999", "--quiet"]) == 1
+    assert "v999" in capsys.readouterr().err
