@@ -268,11 +268,10 @@ async def _draft_all(
                 row = await _draft_case(case, draft_fn)
             if row["status"] == "ok":
                 draft = Draft.model_validate(row["draft"])
-                t0 = time.perf_counter()
-                row["metrics"] = await loop.run_in_executor(
-                    pool, score_case, draft, case, metric_objs
+                row["metrics"], score_s = await loop.run_in_executor(
+                    pool, _timed_score, draft, case, metric_objs
                 )
-                row["timings"]["score_s"] = round(time.perf_counter() - t0, 4)
+                row["timings"]["score_s"] = score_s
             writer.write(row)
             bar.update(row)
 
@@ -363,6 +362,15 @@ def load_error_row(err: CaseFileError) -> dict[str, Any]:
         "tokens": {"prompt": 0, "completion": 0, "total": 0},
         "fixture_keys": [],
     }
+
+
+def _timed_score(
+    draft: Draft, case: Case, metric_objs: Sequence[Any]
+) -> tuple[list[dict[str, Any]], float]:
+    # Timed inside the worker so that time spent queued behind other cases is not counted.
+    t0 = time.perf_counter()
+    results = score_case(draft, case, metric_objs)
+    return results, round(time.perf_counter() - t0, 4)
 
 
 def score_case(draft: Draft, case: Case, metric_objs: Sequence[Any]) -> list[dict[str, Any]]:
