@@ -16,6 +16,7 @@ from drafting.schema import (
     Case,
     Diagnosis,
     DiagnosisOutput,
+    Differential,
     Draft,
     FindingsOutput,
     Provenance,
@@ -117,7 +118,11 @@ def assemble_draft(
     try:
         report = Report(
             findings="\n".join(findings.findings),
-            diagnosis=Diagnosis(primary=dx.primary, reasoning=dx.reasoning, differentials=dx.differentials),
+            diagnosis=Diagnosis(
+                primary=dx.primary,
+                reasoning=dx.reasoning,
+                differentials=[Differential(**d.model_dump()) for d in dx.differentials],
+            ),
             final_diagnosis=dx.final_diagnosis,
             rehabilitation=Rehabilitation(**rehab.model_dump()),
             disclaimer=DISCLAIMER,

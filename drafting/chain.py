@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Characters per token, for budgeting reference text without a tokenizer.
 CHARS_PER_TOKEN = 4
 #: Token budget for the references block of each stage's prompt.
-DEFAULT_REFERENCE_BUDGET = 600
+DEFAULT_REFERENCE_BUDGET = 360
 #: Attempts per stage: the first reply, then one repair that feeds the validation error back.
 MAX_ATTEMPTS = 2
 

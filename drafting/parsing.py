@@ -59,7 +59,7 @@ def parse_reply(raw: str, model: type[T], *, stage: str | None = None) -> T:
         raise ReplyParseError("the reply is empty", raw_reply=raw or "", stage=stage)
     text = extract_json_text(raw)
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # tolerate raw newlines inside strings
     except json.JSONDecodeError as exc:
         raise ReplyParseError(
             f"the reply is not valid JSON ({exc.msg} at character {exc.pos})",

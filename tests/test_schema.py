@@ -71,7 +71,8 @@ def test_gold_may_be_empty_and_report_defaults_are_empty():
 
 def test_stage_output_schema_bounds_lists():
     schema = FindingsOutput.model_json_schema()
-    assert schema["properties"]["findings"]["maxItems"] == 10
+    assert schema["properties"]["findings"]["maxItems"] == 8
+    assert "maxLength" not in schema["properties"]["findings"]["items"]
     with pytest.raises(ValidationError):
         FindingsOutput(findings=[])
 
