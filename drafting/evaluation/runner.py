@@ -16,32 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
-import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from drafting.errors import CaseFileError, ConfigError
 from drafting.evaluation import rundir
+from drafting.evaluation.progress import Progress
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.suite import Suite, apply_overrides, load_case_source, load_suite
+from drafting.evaluation.wiring import (
+    DRAFT_FN_ENV,
+    DraftFn,
+    build_default_draft_fn,
+    build_suite_metrics,
+    import_object,
+    metric_meta,
+    run_config,
+)
 from drafting.schema import Case, Draft
 
 log = logging.getLogger(__name__)
 
-DraftFn = Callable[[Case], Awaitable[Draft]]
-
-#: Test and integration hook: ``module:function`` naming an async ``(case) -> Draft`` callable
-#: used instead of the real drafter. Recorded in config.json (``draft_fn``) so such a run is never
-#: mistaken for a real one. It only names code already importable in the environment.
-DRAFT_FN_ENV = "DRAFTING_EVAL_DRAFT_FN"
 
 
 def run_suite(
@@ -121,7 +122,7 @@ async def arun_suite(
     run_dir, done = _open_run_dir(s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name)
     rows_path = run_dir / rundir.RESULTS
     writer = rundir.ResultsWriter(rows_path)
-    bar = _Progress(enabled=progress, total=len(loaded) + len(load_errors))
+    bar = Progress(enabled=progress, total=len(loaded) + len(load_errors))
     try:
         for err in load_errors:
             row = load_error_row(err)
@@ -207,47 +208,6 @@ def _open_run_dir(
     return run_dir, set()
 
 
-def run_config(s: Suite, meta: dict[str, Any], run_id: str, draft_fn_name: str) -> dict[str, Any]:
-    """What config.json records: the resolved suite, endpoint, prompt versions, versions. No keys."""
-    from drafting import __version__
-
-    endpoint: dict[str, Any] | None = None
-    judge: dict[str, Any] | None = None
-    if draft_fn_name == "default":
-        endpoint = _describe(build_endpoint(s))
-    if s.judge is not None:
-        judge = _describe(build_endpoint(s, judge=True))
-    return {
-        "run_id": run_id,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "suite_file": s.source_path,
-        "suite": s.resolved(),
-        "config_hash": s.config_hash(),
-        "endpoint": endpoint,
-        "judge": judge,
-        "prompts": _prompt_versions(s.drafter.prompts),
-        "metrics": meta,
-        "draft_fn": draft_fn_name,
-        "drafting_version": __version__,
-        "python": sys.version.split()[0],
-    }
-
-
-def _describe(endpoint: Any) -> dict[str, Any] | None:
-    return endpoint.describe() if endpoint is not None else None
-
-
-def _prompt_versions(versions: dict[str, str]) -> dict[str, Any]:
-    try:
-        from drafting.prompts import load_prompt_set
-    except ImportError:  # pragma: no cover - until the prompt registry exists
-        return {k: {"version": v} for k, v in versions.items()}
-    return {
-        stage: {"version": spec.version, "sha256": spec.sha256}
-        for stage, spec in load_prompt_set(versions).items()
-    }
-
-
 # --- drafting and scoring ------------------------------------------------------------------------
 
 
@@ -256,7 +216,7 @@ async def _draft_all(
     draft_fn: DraftFn,
     metric_objs: list[Any],
     writer: rundir.ResultsWriter,
-    bar: _Progress,
+    bar: Progress,
     concurrency: int,
 ) -> None:
     sem = asyncio.Semaphore(concurrency)
@@ -420,152 +380,5 @@ def result_dict(result: Any) -> dict[str, Any]:
     return d
 
 
-def metric_meta(metric: Any) -> dict[str, Any]:
-    """section, kind and higher_is_better of a metric object."""
-    return {
-        "section": getattr(metric, "section", "") or "other",
-        "kind": getattr(metric, "kind", "") or "",
-        "higher_is_better": bool(getattr(metric, "higher_is_better", True)),
-        "params": metric.params() if callable(getattr(metric, "params", None)) else {},
-    }
-
-
-def build_suite_metrics(s: Suite) -> list[Any]:
-    """The suite's metric objects: its list, else the default set (plus the judge metrics when
-    the suite configures a judge).
-
-    Raises:
-        ConfigError: An unknown metric or parameter, named with the suite file.
-    """
-    from drafting.evaluation.metrics import DEFAULT_METRICS, JUDGE_METRICS, build_metrics
-
-    specs: list[Any] = list(s.metrics)
-    if not specs:
-        specs = list(DEFAULT_METRICS) + (list(JUDGE_METRICS) if s.judge is not None else [])
-    judge = build_endpoint(s, judge=True) if s.judge is not None else None
-    try:
-        return list(build_metrics(specs, judge_endpoint=judge))
-    except ConfigError as exc:
-        raise ConfigError(exc.message, path=s.source_path, field=exc.field or "metrics") from None
-
-
-def build_endpoint(s: Suite, *, judge: bool = False) -> Any:
-    """The drafter's (or judge's) endpoint, with the suite's fixture settings."""
-    from drafting.llm import resolve_endpoint
-
-    cfg = s.judge if judge else s.drafter
-    if cfg is None:
-        return None
-    return resolve_endpoint(
-        backend=cfg.backend,
-        model=cfg.model,
-        base_url=cfg.base_url,
-        fixtures=s.fixtures.mode,
-        fixtures_dir=s.fixtures.dir,
-        label=s.fixtures.label,
-    )
-
-
-def build_default_draft_fn(s: Suite) -> DraftFn:
-    """A draft function calling `drafting.api.adraft_report` with the suite's drafter settings.
-
-    The endpoint, reference store and retriever are built once here and shared by every case.
-    """
-    from drafting.api import adraft_report  # type: ignore[import-not-found]
-    from drafting.cases import ReferenceStore
-
-    endpoint = build_endpoint(s)
-    store = None
-    retriever: Any = None
-    d = s.drafter
-    if d.corpus is not None and d.k > 0:
-        corpus, errors = load_case_source(d.corpus)
-        for err in errors:
-            log.warning("reference case skipped: %s", err.path)
-        if not corpus:
-            raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
-        store = ReferenceStore(corpus)
-        from drafting.retrieval import Retriever  # type: ignore[import-not-found]
-
-        retriever = Retriever.from_store(store, mode=d.retrieval_mode)
-    prompts = dict(d.prompts) or None
-
-    async def draft(case: Case) -> Draft:
-        return await adraft_report(
-            case, store=store, endpoint=endpoint, k=d.k, prompts=prompts, retrieval=retriever
-        )
-
-    return draft
-
-
-def import_object(spec: str) -> Any:
-    """Import ``module:attribute``.
-
-    Raises:
-        ConfigError: Malformed, or the module or attribute does not exist.
-    """
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise ConfigError(f"expected module:function, got '{spec}'", field=DRAFT_FN_ENV)
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import '{spec}' ({exc})", field=DRAFT_FN_ENV) from None
-    return obj
-
-
 def _qualname(fn: Any) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"
-
-
-# --- progress ------------------------------------------------------------------------------------
-
-
-class _Progress:
-    """A rich progress bar on stderr: done/total, failures, tokens. Silent when not a terminal."""
-
-    def __init__(self, *, enabled: bool, total: int):
-        self.failed = 0
-        self.tokens = 0
-        self._bar: Any = None
-        if not (enabled and sys.stderr.isatty()):
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        from drafting.cli._common import err_console
-
-        self._bar = Progress(
-            TextColumn("drafting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("failed {task.fields[failed]}"),
-            TextColumn("tokens {task.fields[tokens]:,}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=False,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task("run", total=total, failed=0, tokens=0)
-
-    def update(self, row: dict[str, Any]) -> None:
-        if row.get("status") == "failed":
-            self.failed += 1
-        self.tokens += int((row.get("tokens") or {}).get("total", 0))
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, failed=self.failed, tokens=self.tokens)
-
-    def skip(self, n: int) -> None:
-        if self._bar is not None and n:
-            self._bar.update(self._task, advance=n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
