@@ -164,19 +164,20 @@ def _mean(values: dict[str, float]) -> float | None:
 
 def comparison_table(comp: Comparison) -> Any:
     """The comparison as a rich table."""
+    from rich.box import SIMPLE_HEAD
     from rich.table import Table
 
     from drafting.cli._common import escape
     from drafting.evaluation.report_html import fmt
 
-    table = Table(title=f"B {escape(comp.run_b)} vs A {escape(comp.run_a)}", title_justify="left")
-    for col, just in (("metric", "left"), ("n", "right"), ("mean A", "right"),
-                      ("mean B", "right"), ("B - A", "right"), ("95% interval", "right"),
-                      ("W/T/L", "right"), ("verdict", "left")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table = Table(title=f"B {escape(comp.run_b)} vs A {escape(comp.run_a)}", title_justify="left",
+                  box=SIMPLE_HEAD, pad_edge=False)
+    table.add_column("metric", overflow="fold", ratio=1)
+    for col in ("n", "mean A", "mean B", "B - A", "95% interval", "W/T/L", "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right", no_wrap=True)
     style = {"better": "green", "worse": "red"}
     for m in comp.metrics:
-        ci = f"{fmt(m.ci_low)} – {fmt(m.ci_high)}" if m.ci_low is not None else "–"
+        ci = f"{fmt(m.ci_low)}–{fmt(m.ci_high)}" if m.ci_low is not None else "–"
         v = m.verdict
         table.add_row(
             escape(m.name), str(m.n_paired), fmt(m.mean_a), fmt(m.mean_b),
