@@ -5,7 +5,7 @@ import pytest
 from drafting import embeddings
 from drafting.cases import ReferenceStore
 from drafting.errors import ConfigError
-from drafting.retrieval import Filters, Hit, Retriever, reference_text
+from drafting.retrieval import RRF_K, WEIGHTS, Filters, Hit, Retriever, reference_text
 from drafting.schema import CaseInput, ImagingStudy, Report, RetrievedReference
 from tests.retrieval_support import HashEmbedder, tiny_cases
 
@@ -40,7 +40,10 @@ def test_hybrid_records_which_retrievers_found_each_hit(store):
     top = hits[0]
     assert top.retrievers == ["bm25", "dense"]
     assert top.ranks == {"bm25": 1, "dense": 1}
-    assert top.score == pytest.approx(2 / 61)  # rank 1 in both lists, RRF k = 60
+    # Rank 1 in both lists: the weighted reciprocal ranks add up.
+    assert top.score == pytest.approx((WEIGHTS["bm25"] + WEIGHTS["dense"]) / (RRF_K + 1))
+    equal = make(store, "hybrid", rrf_k=60, weights={"dense": 1.0})
+    assert equal.search(store.get("knee-acl-1"), k=1)[0].score == pytest.approx(2 / 61)
     # BM25 only lists cases sharing a term; dense lists every case.
     assert all("dense" in h.retrievers for h in hits)
 

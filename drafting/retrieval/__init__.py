@@ -10,7 +10,15 @@ Typical use::
 """
 
 from drafting.retrieval.index import CorpusIndex, default_cache_dir
-from drafting.retrieval.retriever import FUSION_DEPTH, MODES, RRF_K, Filters, Hit, Retriever
+from drafting.retrieval.retriever import (
+    FUSION_DEPTH,
+    MODES,
+    RRF_K,
+    WEIGHTS,
+    Filters,
+    Hit,
+    Retriever,
+)
 from drafting.retrieval.text import FIELDS, input_text, query_text, reference_text
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "FUSION_DEPTH",
     "MODES",
     "RRF_K",
+    "WEIGHTS",
     "CorpusIndex",
     "Filters",
     "Hit",
