@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +197,9 @@ async def adraft_report(
     on_progress: ProgressFn | None = None,
 ) -> Draft:
     """Async twin of `draft_report` (same arguments, same result)."""
-    chain, state, refs, mode = prepare(
+    # Retrieval is CPU work (query embedding, scoring): off the event loop, so cases overlap.
+    chain, state, refs, mode = await asyncio.to_thread(
+        prepare,
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,
         on_progress=on_progress,
     )

@@ -137,6 +137,20 @@ def stage_variables(stage: str, state: ChainState, budget_tokens: int) -> dict[s
 # --- one stage, written once --------------------------------------------------------------------
 
 
+def model_seconds(reply: Any, measured: float) -> float:
+    """Seconds the endpoint took: the recorded time for a replayed reply, else the time measured.
+
+    Replay answers in microseconds; reporting the recorded time keeps cost figures of a replay equal
+    to those of the recording (and identical across replays).
+    """
+    headers = (getattr(reply, "response_metadata", None) or {}).get("headers") or {}
+    recorded = headers.get("x-drafting-recorded-elapsed")
+    try:
+        return float(recorded) if recorded is not None else measured
+    except ValueError:
+        return measured
+
+
 def _usage(reply: Any) -> tuple[int, int]:
     usage = getattr(reply, "usage_metadata", None) or {}
     return int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
@@ -235,7 +249,7 @@ class DraftingChain:
             started = time.perf_counter()
             with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
                 reply = model.invoke(messages)
-            record.latency_s += time.perf_counter() - started
+            record.latency_s += model_seconds(reply, time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
             except StopIteration as done:
@@ -252,7 +266,7 @@ class DraftingChain:
             started = time.perf_counter()
             with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
                 reply = await model.ainvoke(messages)
-            record.latency_s += time.perf_counter() - started
+            record.latency_s += model_seconds(reply, time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
             except StopIteration as done:

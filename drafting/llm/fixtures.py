@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ RECORD_COMMAND = (
     "or set DRAFTING_FIXTURES=auto)"
 )
 FORMAT_VERSION = 1
+#: Replayed responses carry the recorded answer time in this header.
+RECORDED_ELAPSED_HEADER = "x-drafting-recorded-elapsed"
 
 _context: ContextVar[tuple[str | None, str | None]] = ContextVar(
     "drafting_fixture_context", default=(None, None)
@@ -208,8 +211,14 @@ class FixtureStore:
             key=key, directory=self.directory, stage=stage, case_id=case_id, command=RECORD_COMMAND
         )
 
-    def save(self, key: str, canon: dict[str, Any], status: int, content: bytes) -> None:
-        """Write one exchange (atomically; concurrent recorders leave complete files)."""
+    def save(
+        self, key: str, canon: dict[str, Any], status: int, content: bytes, elapsed_s: float | None = None
+    ) -> None:
+        """Write one exchange (atomically; concurrent recorders leave complete files).
+
+        ``elapsed_s`` is the endpoint's answer time when recorded; replay reports it back so that
+        cost metrics computed from a replay equal those of the recording.
+        """
         try:
             body: Any = json.loads(content)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -223,6 +232,8 @@ class FixtureStore:
             "request": canon,
             "response": {"status": status, "body": body},
         }
+        if elapsed_s is not None:
+            record["elapsed_s"] = round(elapsed_s, 4)
         text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
@@ -233,6 +244,8 @@ class FixtureStore:
         resp = record["response"]
         body = resp.get("body")
         headers = {"x-drafting-fixture": key}
+        if record.get("elapsed_s") is not None:
+            headers[RECORDED_ELAPSED_HEADER] = str(record["elapsed_s"])
         if isinstance(body, str):
             content = body.encode("utf-8")
             headers["content-type"] = "text/plain; charset=utf-8"
@@ -302,13 +315,14 @@ class FixtureTransport(httpx.BaseTransport):
                 return store.response(record, request, key)
             if store.mode == "replay":
                 raise store.miss(key)
+        started = time.perf_counter()
         response = self._network().handle_request(request)
         try:
             content = response.read()
         finally:
             response.close()
         if store.recordable(response.status_code):
-            store.save(key, canon, response.status_code, content)
+            store.save(key, canon, response.status_code, content, time.perf_counter() - started)
             _note_used(key)
         return _rebuilt(response, content, request)
 
@@ -352,13 +366,14 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
                 return store.response(record, request, key)
             if store.mode == "replay":
                 raise store.miss(key)
+        started = time.perf_counter()
         response = await self._network().handle_async_request(request)
         try:
             content = await response.aread()
         finally:
             await response.aclose()
         if store.recordable(response.status_code):
-            store.save(key, canon, response.status_code, content)
+            store.save(key, canon, response.status_code, content, time.perf_counter() - started)
             _note_used(key)
         return _rebuilt(response, content, request)
 
