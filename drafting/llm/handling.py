@@ -7,9 +7,10 @@ become `EndpointError` with the status and the endpoint host, never the key.
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 
-from drafting.errors import DraftingError, EndpointError
+from drafting.errors import DraftingError, EndpointError, ReplyParseError
 from drafting.llm.config import Endpoint
 
 _MAX_DETAIL = 200
@@ -50,7 +51,15 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
         import openai
     except ImportError:  # pragma: no cover - openai is a core dependency
         openai = None  # type: ignore[assignment]
+    if isinstance(exc, IndexError):
+        # Raised inside a model call only by LangChain reading ``generations[0]`` of a reply
+        # whose ``choices`` list was empty: the server answered with no completion.
+        return EndpointError(
+            f"{endpoint.model}: the reply held no completion (empty 'choices')", endpoint=host
+        )
     if openai is not None:
+        if isinstance(exc, openai.LengthFinishReasonError):
+            return _truncated(exc)
         if isinstance(exc, openai.APIStatusError):
             return EndpointError(f"{endpoint.model}: {_detail(exc)}", endpoint=host, status=exc.status_code)
         if isinstance(exc, openai.APITimeoutError):
@@ -71,6 +80,20 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
     if isinstance(exc, httpx.TransportError):
         return EndpointError(f"{endpoint.model}: cannot reach endpoint ({type(exc).__name__})", endpoint=host)
     return None
+
+
+def _truncated(exc: BaseException) -> ReplyParseError:
+    """A reply cut off at the token limit (``finish_reason: length``), with its partial text."""
+    from drafting.llm.fixtures import _context
+
+    raw = ""
+    with contextlib.suppress(AttributeError, IndexError):
+        raw = exc.completion.choices[0].message.content or ""  # type: ignore[attr-defined]
+    return ReplyParseError(
+        "the reply was cut off at the token limit (finish_reason 'length'); raise max_tokens",
+        raw_reply=raw,
+        stage=_context.get()[0],
+    )
 
 
 class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_errors(ep):`

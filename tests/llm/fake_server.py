@@ -97,10 +97,15 @@ def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         props = schema.get("properties", {})
         return {k: _example(v, defs) for k, v in props.items()}
     if kind == "array":
-        return [_example(schema.get("items", {}), defs)]
+        # Distinct items, as many as minItems asks (at least one).
+        n = max(1, int(schema.get("minItems", 1)))
+        items = [_example(schema.get("items", {}), defs) for _ in range(n)]
+        return [f"{item} {i + 1}" if isinstance(item, str) and i else item for i, item in enumerate(items)]
     if "enum" in schema:
         return schema["enum"][0]
-    return {"string": "text", "integer": 1, "number": 1.0, "boolean": True}.get(kind)
+    if kind == "string":
+        return "text".ljust(int(schema.get("minLength", 0)), ".")
+    return {"integer": 1, "number": 1.0, "boolean": True}.get(kind)
 
 
 def default_reply(body: Any) -> Reply:
