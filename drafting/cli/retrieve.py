@@ -50,8 +50,12 @@ def retrieve(
     ready = time.perf_counter() - start
     hits = retriever.search(query, k=k)
     table = Table(title=f"References for {escape(query.id)}")
-    for col in ("rank", "id", "title", "score", "retrievers"):
-        table.add_column(col, justify="right" if col in ("rank", "score") else "left")
+    table.add_column("rank", justify="right")
+    table.add_column("id")
+    # Imported titles can be paragraphs: one line each keeps the table scannable.
+    table.add_column("title", max_width=40, no_wrap=True, overflow="ellipsis")
+    table.add_column("score", justify="right")
+    table.add_column("retrievers")
     for h in hits:
         found = ", ".join(f"{n} #{h.ranks[n]}" for n in h.retrievers)
         table.add_row(str(h.rank), escape(h.case_id), escape(h.title), f"{h.score:.4f}", found)
@@ -98,14 +102,16 @@ def eval_retrieval(
         console.print_json(json.dumps({s.mode: s.to_dict() for s in summaries}))
         return 0
     setting = "leave-one-out" if query_cases is None else f"{len(query_cases)} queries"
-    table = Table(title=f"Retrieval over {len(store)} references ({setting})")
+    table = Table(title=f"Retrieval over {len(store)} references ({setting})",
+                  caption="queries: counted; absent: queries whose label no reference has "
+                  "(not counted as misses)")
     table.add_column("mode")
     for kk in ks:
         table.add_column(f"hit@{kk}", justify="right")
     table.add_column("MRR", justify="right")
     table.add_column(f"nDCG@{ks[-1]}", justify="right")
     table.add_column("queries", justify="right")
-    table.add_column("no label in corpus", justify="right")
+    table.add_column("absent", justify="right")
     for s in summaries:
         table.add_row(s.mode, *(f"{s.hit_at[kk]:.3f}" for kk in ks), f"{s.mrr:.3f}",
                       f"{s.ndcg:.3f}", str(s.queries), str(s.no_label_in_corpus))
