@@ -122,6 +122,28 @@ def _bench_corpus(label: str, store, cache: Path, *, embed_fn, model_name: str |
     return figures, r
 
 
+_FRESH_LOAD = """
+import sys, time
+from drafting.cases import ReferenceStore
+from drafting.importers import import_cases
+store = ReferenceStore(import_cases("medpix", sys.argv[1])[0])
+start = time.perf_counter()
+from drafting.retrieval import Retriever
+r = Retriever.from_store(store, mode="auto", cache_dir=sys.argv[2])
+print(time.perf_counter() - start, r.from_cache)
+"""
+
+
+def fresh_process_load(cache: Path) -> tuple[float, bool]:
+    """Seconds a new Python process takes to get a retriever from the cache (imports included)."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _FRESH_LOAD, str(MEDPIX_TRAIN), str(cache)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    seconds, from_cache = out.stdout.split()
+    return float(seconds), from_cache == "True"
+
+
 def run(quick: bool = False) -> list[Figure]:
     """Run the benchmark and return its figures (MedPix figures only when the data is present)."""
     from drafting import embeddings
@@ -145,6 +167,10 @@ def run(quick: bool = False) -> list[Figure]:
             note="build includes MiniLM embedding" if dense else "",
         )
         figures += figs
+        seconds, from_cache = fresh_process_load(tmp / "medpix")
+        figures.append(Figure(f"retrieval/medpix-{len(store)}/cached_load_new_process", seconds,
+                              "s", 2.0, "a second process: bm25s import + cache load"
+                              + ("" if from_cache else "; NOT FROM CACHE")))
         base_vectors = r.index.embeddings
         n_syn = QUICK_SYNTHETIC_N if quick else SYNTHETIC_N
         with Timer() as make:
