@@ -161,28 +161,38 @@ def _stage_protocol(
 ) -> Generator[list[Message], Any, BaseModel]:
     """Yield messages to send, receive each reply, return the parsed output.
 
+    The driver sends back either the model's reply or the `ReplyParseError` the call raised (a reply
+    cut off at the token limit); both count as an attempt and get one repair.
+
     Raises:
-        ReplyParseError: Still unparseable after the repair attempt; carries every raw reply.
+        ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         reply = yield messages
-        raw = reply.content if isinstance(reply.content, str) else str(reply.content)
-        prompt_tokens, completion_tokens = _usage(reply)
-        record.prompt_tokens += prompt_tokens
-        record.completion_tokens += completion_tokens
         record.attempts = attempt
-        record.raw_replies.append(raw)
-        try:
-            return parse_reply(raw, spec.output_model, stage=spec.stage)
-        except ReplyParseError as exc:
-            if attempt == MAX_ATTEMPTS:
-                raise ReplyParseError(
-                    f"no valid reply after {attempt} attempts: {exc}",
-                    raw_reply=raw,
-                    stage=spec.stage,
-                    attempts=list(record.raw_replies),
-                ) from None
-            messages = repair_messages(messages, raw, str(exc).removeprefix(f"stage {spec.stage}: "))
+        if isinstance(reply, ReplyParseError):
+            raw, error = reply.raw_reply, reply
+            record.raw_replies.append(raw)
+        else:
+            raw = reply.content if isinstance(reply.content, str) else str(reply.content)
+            prompt_tokens, completion_tokens = _usage(reply)
+            record.prompt_tokens += prompt_tokens
+            record.completion_tokens += completion_tokens
+            record.raw_replies.append(raw)
+            try:
+                return parse_reply(raw, spec.output_model, stage=spec.stage)
+            except ReplyParseError as exc:
+                error = exc
+        if attempt == MAX_ATTEMPTS:
+            raise ReplyParseError(
+                f"no valid reply after {attempt} attempts: {error}",
+                raw_reply=raw,
+                stage=spec.stage,
+                attempts=list(record.raw_replies),
+                truncated=error.truncated,
+            )
+        problem = str(error).removeprefix(f"stage {spec.stage}: ")
+        messages = repair_messages(messages, raw, problem, truncated=error.truncated)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -247,8 +257,11 @@ class DraftingChain:
         messages = next(protocol)
         while True:
             started = time.perf_counter()
-            with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
-                reply = model.invoke(messages)
+            try:
+                with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                    reply = model.invoke(messages)
+            except ReplyParseError as exc:  # cut off at the token limit: repairable
+                reply = exc
             record.latency_s += model_seconds(reply, time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
@@ -264,8 +277,11 @@ class DraftingChain:
         messages = next(protocol)
         while True:
             started = time.perf_counter()
-            with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
-                reply = await model.ainvoke(messages)
+            try:
+                with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                    reply = await model.ainvoke(messages)
+            except ReplyParseError as exc:  # cut off at the token limit: repairable
+                reply = exc
             record.latency_s += model_seconds(reply, time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)

@@ -109,6 +109,7 @@ class ReplyParseError(DraftingError):
         raw_reply: The reply text exactly as the model sent it (the last attempt).
         stage: The chain stage, when known.
         attempts: Every raw reply seen, first to last.
+        truncated: The reply was cut off at the token limit (``finish_reason: length``).
     """
 
     def __init__(
@@ -118,9 +119,11 @@ class ReplyParseError(DraftingError):
         raw_reply: str,
         stage: str | None = None,
         attempts: list[str] | None = None,
+        truncated: bool = False,
     ):
         self.raw_reply = raw_reply
         self.stage = stage
         self.attempts = attempts or [raw_reply]
+        self.truncated = truncated
         prefix = f"stage {stage}: " if stage else ""
         super().__init__(f"{prefix}{message}")

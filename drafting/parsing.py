@@ -76,20 +76,25 @@ def parse_reply(raw: str, model: type[T], *, stage: str | None = None) -> T:
         ) from None
 
 
-def repair_messages(messages: list[Message], raw: str, problem: str) -> list[Message]:
+def repair_messages(
+    messages: list[Message], raw: str, problem: str, *, truncated: bool = False
+) -> list[Message]:
     """The conversation extended with the bad reply and a request to correct it.
 
     Args:
         messages: The messages that produced the bad reply.
         raw: The bad reply.
         problem: What was wrong with it (from `ReplyParseError`).
+        truncated: The reply was cut off at the token limit: ask for a shorter one instead.
     """
-    return [
-        *messages,
-        ("assistant", raw),
-        (
-            "user",
+    if truncated:
+        request = (
+            "That reply was too long and was cut off before the JSON object ended. "
+            "Reply again with a complete, shorter JSON object: brief sentences, no repetition."
+        )
+    else:
+        request = (
             f"That reply could not be used: {problem}. "
-            "Reply again with only the corrected JSON object, with every required key.",
-        ),
-    ]
+            "Reply again with only the corrected JSON object, with every required key."
+        )
+    return [*messages, ("assistant", raw), ("user", request)]

@@ -162,3 +162,13 @@ def test_runnable_batch(server, endpoint):
     out = chain.as_runnable().batch(states)
     assert [s.case.id for s in out] == ["seed-000", "seed-003"]
     assert all(set(s.outputs) == {"findings", "diagnosis", "rehabilitation"} for s in out)
+
+
+def test_reply_cut_off_at_the_token_limit_gets_one_shorter_retry(server, endpoint):
+    cut = chat_completion('{"findings": ["Calcifications, calcifications, calcif')
+    cut["choices"][0]["finish_reason"] = "length"
+    server.script(Reply(200, cut), _reply('{"findings": ["Calcified thigh soft tissue."]}'))
+    state = _chain(endpoint).run_stage("findings", ChainState(case=load_case(SEED0)))
+    assert state.records[0].attempts == 2
+    assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
+    assert "too long and was cut off" in server.requests[1].body["messages"][-1]["content"]

@@ -93,6 +93,7 @@ def _truncated(exc: BaseException) -> ReplyParseError:
         "the reply was cut off at the token limit (finish_reason 'length'); raise max_tokens",
         raw_reply=raw,
         stage=_context.get()[0],
+        truncated=True,
     )
 
 
