@@ -55,11 +55,13 @@ def sentence_model():  # noqa: ANN201 - a SentenceTransformer; typed loosely to 
     path = model_dir()
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
     except ImportError:
         raise ConfigError(
             "embeddings need the 'embeddings' extra: pip install 'drafting[embeddings]'",
             field="embeddings",
         ) from None
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command's stderr
     return SentenceTransformer(path, device="cpu")
 
 
