@@ -13,12 +13,13 @@ import yaml
 from tests.evaluation.harness_support import make_cases
 from tests.support import SEEDS_DIR
 
-#: Deterministic metrics only: no model, no embeddings, fast.
+#: Deterministic metrics only: no model, no embeddings (diagnosis matching embeds), fast.
 FAST_METRICS = [
     "structure.sections_present",
     "structure.disclaimer",
-    "diagnosis.final_match",
     "rehabilitation.fitt_vp_completeness",
+    "rehabilitation.precautions_monitoring",
+    "cost.tokens",
 ]
 
 
