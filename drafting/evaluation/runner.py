@@ -25,7 +25,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from drafting.errors import CaseFileError, ConfigError
+from drafting.errors import CaseFileError, ConfigError, InputError
 from drafting.evaluation import rundir
 from drafting.evaluation.progress import Progress
 from drafting.evaluation.rundir import Run, load_run
@@ -113,7 +113,10 @@ async def arun_suite(
     metric_objs = list(metrics) if metrics is not None else build_suite_metrics(s)
     meta = {m.name: metric_meta(m) for m in metric_objs}
 
-    loaded, load_errors = load_case_source(s.cases)
+    try:
+        loaded, load_errors = load_case_source(s.cases)
+    except InputError as exc:  # the case source as a whole: name the suite file and field
+        raise ConfigError(exc.one_line(), path=s.source_path, field="cases") from None
     hook = os.environ.get(DRAFT_FN_ENV, "").strip()
     if draft_fn is None and hook:
         draft_fn = import_object(hook)

@@ -1,0 +1,161 @@
+"""Bad case files and bad suites at the run level: one line naming the file and field, no
+traceback, and the good cases of the run go on.
+
+Single-file loading is covered in tests/test_cases.py; here every bad file sits in a suite's case
+directory beside good ones and goes through `drafting eval run`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drafting.cli import run as cli
+from drafting.evaluation.rundir import RESULTS, read_results
+from tests.evaluation.harness_support import make_cases, write_suite
+from tests.support import SEEDS_DIR
+
+GOOD = yaml.safe_load((sorted(SEEDS_DIR.glob("*.yaml"))[0]).read_text(encoding="utf-8"))
+
+
+def _case(**changes: object) -> str:
+    data = json.loads(json.dumps(GOOD))
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        if value is _DROP:
+            del node[last]
+        else:
+            node[last] = value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+_DROP = object()
+
+#: file name -> (content, text the failed row's message must contain besides the file name)
+BAD_CASE_FILES: dict[str, tuple[bytes | str, str]] = {
+    "invalid-yaml.yaml": ("id: x\ninput: [unclosed\n", "invalid YAML"),
+    "wrong-type-age.yaml": (_case(id="wrong-age", **{"input.age": "old"}), "input.age"),
+    "wrong-type-imaging.yaml": (_case(id="wrong-img", **{"input.imaging": "CT head"}), "input.imaging"),
+    "unknown-field.yaml": (_case(id="unknown-field", colour="blue"), "colour"),
+    "missing-input.yaml": (_case(id="no-input", input=_DROP), "input"),
+    "missing-id.yaml": (_case(id=_DROP), "id"),
+    "empty.yaml": ("", "empty"),
+    "whitespace.yaml": ("   \n\n", "empty"),
+    "non-utf8.yaml": (b"id: caf\xe9\n", "UTF-8"),
+    "nul-bytes.yaml": (b"\x00\x01\x02binary", ""),
+    "top-level-list.yaml": ("- id: a\n- id: b\n", "mapping"),
+    "deeply-nested.yaml": ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+    "dotdot-id.yaml": (_case(id="../escape"), "id"),
+    "slash-id.yaml": (_case(id="sub/dir"), "id"),
+    "python-object.yaml": ("!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
+    "duplicate-id.yaml": (_case(id="case-00"), "duplicate case id"),
+    "multi-document.yaml": (_case(id="multi") + "---\nid: second\n", "invalid YAML"),
+}
+
+
+@pytest.fixture
+def fake_drafter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTING_EVAL_DRAFT_FN", "tests.evaluation.harness_support:slow_draft")
+
+
+def _assert_one_line_no_traceback(err: str) -> str:
+    assert "Traceback" not in err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_bad_case_files_fail_alone_and_good_cases_are_scored(
+    tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture
+) -> None:
+    cases_dir = tmp_path / "cases"
+    make_cases(cases_dir, n=4)
+    for name, (content, _) in BAD_CASE_FILES.items():
+        path = cases_dir / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    big = cases_dir / "fifty-megabytes.yaml"
+    with big.open("wb") as handle:  # sparse: the size is what the loader checks first
+        handle.write(b"id: big\n# ")
+        handle.truncate(50 * 2**20)
+    suite = write_suite(tmp_path / "suite.yaml", cases_dir,
+                        metrics=["structure.sections_present", "structure.disclaimer"])
+
+    code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in out + err
+    run_dir = Path(out.strip().splitlines()[-1])
+    rows = read_results(run_dir / RESULTS)
+    ok = {r["case_id"] for r in rows if r["status"] == "ok"}
+    assert ok == {f"case-{i:02d}" for i in range(4)}
+    failed = [r for r in rows if r["status"] == "failed"]
+    messages = [r["error"]["message"] for r in failed]
+    assert all(r["error"]["stage"] == "load" and r["error"]["type"] == "CaseFileError" for r in failed)
+    assert all("\n" not in m and "Traceback" not in m for m in messages)
+    for name, (_, expected) in {**BAD_CASE_FILES, "fifty-megabytes.yaml": (b"", "limit")}.items():
+        hits = [m for m in messages if name in m]
+        assert len(hits) == 1, (name, messages)
+        assert expected in hits[0], (name, hits[0])
+    # Every bad file is one failed row; no good case lost, none invented.
+    assert len(failed) == len(BAD_CASE_FILES) + 1
+    assert len(rows) == len({r["case_id"] for r in rows}) == 4 + len(failed)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["cases"] == {"total": len(rows), "ok": 4, "failed": len(failed)}
+
+
+def _suite(tmp_path: Path, **fields: object) -> dict:
+    make_cases(tmp_path / "cases", n=2)
+    data: dict = {"name": "bad", "cases": {"dir": str(tmp_path / "cases")},
+                  "fixtures": {"mode": "replay", "dir": str(tmp_path / "fixtures")}}
+    for key, value in fields.items():
+        if value is _DROP:
+            data.pop(key)
+        else:
+            data[key] = value
+    return data
+
+
+#: id -> (suite content builder, text the message must contain besides the suite file name)
+BAD_SUITES = {
+    "invalid-yaml": (lambda t: "name: x\ncases: {dir: [\n", "invalid YAML"),
+    "empty": (lambda t: "", "empty"),
+    "non-utf8": (lambda t: b"name: caf\xe9\n", "UTF-8"),
+    "not-a-mapping": (lambda t: "- a\n- b\n", "mapping"),
+    "unknown-field": (lambda t: _suite(t, colour="blue"), "colour"),
+    "missing-cases": (lambda t: _suite(t, cases=_DROP), "cases"),
+    "wrong-type-k": (lambda t: _suite(t, drafter={"k": "three"}), "drafter.k"),
+    "bad-name": (lambda t: _suite(t, name="../../etc"), "name"),
+    "missing-prompt-version": (lambda t: _suite(t, drafter={"prompts": {"findings": "v999"}}),
+                               "drafter.prompts.findings"),
+    "unknown-metric": (lambda t: _suite(t, metrics=["no.such_metric"]), "no.such_metric"),
+    "unknown-fixture-mode": (lambda t: _suite(t, fixtures={"mode": "sometimes"}), "fixtures.mode"),
+    "missing-case-dir": (lambda t: _suite(t, cases={"dir": str(t / "nowhere")}), "nowhere"),
+    "unknown-importer": (lambda t: _suite(t, cases={"importer": "nope", "path": str(t)}), "nope"),
+    "thresholds-wrong-type": (lambda t: _suite(t, thresholds={"x": "high"}), "thresholds"),
+    "python-object": (lambda t: "!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_SUITES))
+def test_bad_suite_gives_one_line_naming_file_and_field(
+    kind: str, tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture
+) -> None:
+    build, expected = BAD_SUITES[kind]
+    content = build(tmp_path)
+    path = tmp_path / f"{kind}.yaml"
+    if isinstance(content, dict):
+        content = yaml.safe_dump(content, sort_keys=False)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+
+    code = cli(["eval", "run", str(path), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    line = _assert_one_line_no_traceback(err)
+    assert line.startswith("error:") and str(path) in line, line
+    assert expected in line, line
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
