@@ -70,11 +70,11 @@ class FixtureMissError(ConfigError):
             p for p in (f"stage {stage}" if stage else "", f"case {case_id}" if case_id else "") if p
         )
         message = (
-            f"no recorded model reply for request {key[:16]}…"
+            f"no recorded model reply for request {key}"
             + (f" ({where})" if where else "")
             + f" in {self.directory}; to record it: {self.command}"
         )
-        super().__init__(message, path=self.directory, field=None)
+        super().__init__(message)
 
 
 class FixtureFileError(ConfigError):
