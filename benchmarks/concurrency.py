@@ -1,7 +1,8 @@
 """Concurrency against the physical limit: the real runner and chain against a slow fake server.
 
-A loopback OpenAI-compatible server (``tests/faults/fault_server.py``, no faults) answers every
-request with schema-valid JSON after a fixed 200 ms. A suite of 60 synthetic cases (seed cases
+A loopback OpenAI-compatible server (``tests/faults/fault_server.py``, no faults), in its own
+process as a real server would be, answers every request with schema-valid JSON after a fixed
+200 ms. A suite of 60 synthetic cases (seed cases
 with unique histories), 3 stages each, is run with `run_suite` at concurrency 1, 8 and 32 (live
 mode, BM25 retrieval over the two seed cases, deterministic metrics). The limit is
 ``ceil(cases / concurrency) x stages x delay``; the figure is the wall time of `run_suite`
@@ -17,12 +18,16 @@ import argparse
 import logging
 import math
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import Figure, Timer, print_figures
 
+REPO = Path(__file__).resolve().parents[1]
 CASES = 60
 STAGES = 3
 DELAY_S = 0.2
@@ -39,19 +44,34 @@ def _run_once(suite: Path, concurrency: int, out: Path) -> float:
     return t.seconds
 
 
+@contextmanager
+def server_process(delay_s: float) -> Iterator[tuple[str, list[int]]]:
+    """The fake server in a subprocess: yields its base URL and a list that receives the number
+    of requests it served when the block ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.fault_server", "0", str(delay_s)],
+                            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    served: list[int] = []
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        yield proc.stdout.readline().strip(), served
+        proc.stdin.close()
+        served.append(int(proc.stdout.readline().strip() or 0))
+    finally:
+        proc.wait(timeout=30)
+
+
 def run(quick: bool = False) -> list[Figure]:
     """Wall time over the limit at each concurrency, and the speed-up curve."""
     from tests.faults.conftest import write_chain_suite
-    from tests.faults.fault_server import FaultServer
 
     logging.getLogger("drafting").setLevel(logging.ERROR)
     levels = [8, 32] if quick else [1, 8, 32]
     tmp = Path(tempfile.mkdtemp(prefix="drafting-bench-concurrency-"))
     figures: list[Figure] = []
     try:
-        with FaultServer(rate=0.0, delay_s=DELAY_S) as server:
-            suite = write_chain_suite(tmp, server.base_url, CASES, name="concurrency")
-            warm = write_chain_suite(tmp / "warm", server.base_url, 2, name="warm")
+        with server_process(DELAY_S) as (base_url, served):
+            suite = write_chain_suite(tmp, base_url, CASES, name="concurrency")
+            warm = write_chain_suite(tmp / "warm", base_url, 2, name="warm")
             _run_once(warm, 2, tmp / "runs")  # imports and first-call set-up, not timed
             walls: dict[int, float] = {}
             for c in levels:
@@ -63,7 +83,6 @@ def run(quick: bool = False) -> list[Figure]:
                     f"{walls[c]:.2f} s vs limit {limit:.1f} s ({CASES} cases x {STAGES} stages, "
                     f"{DELAY_S * 1000:.0f} ms per call)",
                 ))
-            requests = len(server.requests)
         base = walls.get(1, CASES * STAGES * DELAY_S)
         for c in levels:
             ideal = CASES / math.ceil(CASES / c)
@@ -71,7 +90,7 @@ def run(quick: bool = False) -> list[Figure]:
                                   note=f"ideal {ideal:.1f}x"
                                   + ("" if 1 in walls else "; base = the c1 limit (quick)")))
         expected = 2 * STAGES + len(levels) * CASES * STAGES
-        figures.append(Figure("concurrency/requests_served", requests, "count",
+        figures.append(Figure("concurrency/requests_served", served[0], "count",
                               note=f"expected {expected}: no retries, no lost calls"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
