@@ -8,7 +8,8 @@ VALID = {
     FindingsOutput: '{"findings": ["Soft tissue calcifications around both hips."]}',
     DiagnosisOutput: (
         '{"primary": "Dermatomyositis", "reasoning": "Calcinosis of soft tissue.", "differentials": '
-        '[{"name": "Scleroderma", "reasoning": "Similar calcification."}], "final_diagnosis": "Dermatomyositis"}'
+        '[{"name": "Scleroderma", "reasoning": "Similar calcification."}], '
+        '"final_diagnosis": "Dermatomyositis"}'
     ),
     RehabilitationOutput: (
         '{"goals": ["Restore strength"], "exercises": [{"type": "walking", "frequency": "3/week",'
