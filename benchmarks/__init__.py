@@ -2,4 +2,10 @@
 
 #: Benchmark modules run by `python -m benchmarks`, in order. Each exposes
 #: ``run(quick: bool = False) -> list[benchmarks.common.Figure]``.
-MODULES = ["benchmarks.retrieval"]
+MODULES = [
+    "benchmarks.startup",
+    "benchmarks.retrieval",
+    "benchmarks.harness",
+    "benchmarks.concurrency",
+    "benchmarks.embedded",
+]

@@ -1,0 +1,183 @@
+"""Harness overhead: our whole harness on the MedPix dev suite in replay, against ragas scoring
+only its subset of the work, one text at a time, on the same texts in the same process.
+
+Ours: `run_suite` on ``eval/suites/medpix-dev.yaml`` with ``--fixtures replay`` and the default
+metric set (deterministic and embedding metrics): loading the cases, retrieval over the train
+split, replaying the chain from fixtures, every metric, writing results.jsonl, summary.json and
+report.html. A first, untimed run warms the on-disk retrieval index and the MiniLM model.
+
+Ragas: ``RougeScore``, ``BleuScore`` and ``SemanticSimilarity`` from ``ragas.metrics.collections``
+scoring the same draft and gold texts our ragas-backed metrics score (findings: ROUGE-L, BLEU and
+semantic similarity; rehabilitation: semantic similarity), each pair with ``ascore`` one at a time.
+
+When MedPix is absent, or the fixtures for a case are missing, the benchmark says so and falls
+back to the seeds suite, then to drafts built from the gold reports (no chain replay).
+
+Run: ``python -m benchmarks.harness``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Figure, Timer, print_figures
+
+REPO = Path(__file__).resolve().parents[1]
+SUITES = [REPO / "eval" / "suites" / "medpix-dev.yaml", REPO / "eval" / "suites" / "seeds.yaml"]
+
+
+def _replay(suite: Path, out: Path, draft_fn: Any = None) -> tuple[Any, float]:
+    from drafting.evaluation import run_suite
+    from drafting.evaluation.metrics import _embedding
+
+    _embedding._VECTOR_CACHE.clear()  # the warm-up run must not pre-embed the timed run's texts
+
+    with Timer() as t:
+        run = run_suite(suite, fixtures="replay", out=out, draft_fn=draft_fn)
+    return run, t.seconds
+
+
+def _gold_draft_fn() -> Any:
+    """Drafts copied from each case's gold report (when fixtures are missing); MedPix golds have
+    no findings text, so the findings are the input's first imaging sentences."""
+    from drafting.schema import DISCLAIMER, Draft
+
+    async def draft(case: Any) -> Any:
+        report = case.gold.model_copy(deep=True)
+        report.disclaimer = DISCLAIMER
+        if not report.findings:
+            report.findings = ". ".join(case.input.imaging_text().split(". ")[:2])
+        return Draft(case_id=case.id, report=report)
+
+    return draft
+
+
+def _pick_run(out: Path) -> tuple[Any, float, str]:
+    """The first suite that replays fully, timed warm; else gold drafts on the first suite."""
+    notes = []
+    for suite in SUITES:
+        try:
+            _replay(suite, out / "warm")
+        except Exception as exc:  # noqa: BLE001 - e.g. MedPix data absent: try the next suite
+            notes.append(f"{suite.name}: {type(exc).__name__}: {exc}".splitlines()[0][:160])
+            continue
+        run, seconds = _replay(suite, out)
+        failures = run.summary["failures"]
+        misses = [c for c, kind in failures.items() if kind == "FixtureMissError"]
+        if not misses:  # other failures (a reply that did not parse) are real replayed outcomes
+            return run, seconds, (f"{suite.name} replayed from eval/fixtures, {len(failures)} "
+                                  "case(s) failed as recorded; " + "; ".join(notes))
+        notes.append(f"{suite.name}: {len(misses)} of {len(run.results)} cases have no fixtures")
+    suite = next(s for s in SUITES if s.exists())
+    _replay(suite, out / "warm", _gold_draft_fn())
+    run, seconds = _replay(suite, out, _gold_draft_fn())
+    return run, seconds, (f"{suite.name} with gold-copy drafts, NO chain replay (fixtures "
+                          "incomplete): " + "; ".join(notes))
+
+
+def _texts(run: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(reference, response) pairs for findings and rehabilitation of every drafted case.
+
+    The findings reference is the gold findings, or, when the gold has none (MedPix), the input's
+    imaging text (what findings.support checks the draft against), so ragas has the same texts
+    to work on.
+    """
+    from drafting.evaluation.suite import CaseSource, load_case_source
+    from drafting.schema import Draft
+
+    loaded, _ = load_case_source(CaseSource.model_validate(run.config["suite"]["cases"]))
+    cases = {c.id: c for c in loaded}
+    findings, rehab = [], []
+    for row in run.results:
+        if row["status"] != "ok":
+            continue
+        draft, gold = Draft.model_validate(row["draft"]).report, cases[row["case_id"]].gold
+        reference = gold.findings or cases[row["case_id"]].input.imaging_text()
+        if reference and draft.findings:
+            findings.append((reference, draft.findings))
+        if gold.rehabilitation.text() and draft.rehabilitation.text():
+            rehab.append((gold.rehabilitation.text(), draft.rehabilitation.text()))
+    return findings, rehab
+
+
+def _ragas_one_at_a_time(
+    findings: list[tuple[str, str]], rehab: list[tuple[str, str]]
+) -> tuple[float, dict[str, float]]:
+    from ragas.metrics.collections import BleuScore, RougeScore
+
+    from drafting.evaluation.metrics._embedding import ragas_semantic_similarity
+
+    rouge, bleu, sim = RougeScore(), BleuScore(), ragas_semantic_similarity()
+
+    split = {"rouge": 0.0, "bleu": 0.0, "semantic_similarity": 0.0}
+
+    async def timed(name: str, metric: Any, ref: str, resp: str) -> None:
+        start = time.perf_counter()
+        await metric.ascore(reference=ref, response=resp)
+        split[name] += time.perf_counter() - start
+
+    async def score_all() -> None:
+        for ref, resp in findings:
+            await timed("rouge", rouge, ref, resp)
+            await timed("bleu", bleu, ref, resp)
+            await timed("semantic_similarity", sim, ref, resp)
+        for ref, resp in rehab:
+            await timed("semantic_similarity", sim, ref, resp)
+
+    asyncio.run(sim.ascore(reference="warm up", response="warm up"))  # model load, not timed
+    with Timer() as t:
+        asyncio.run(score_all())
+    return t.seconds, split
+
+
+def run(quick: bool = False) -> list[Figure]:
+    """Our harness's wall time per case and its ratio to ragas scoring alone."""
+    logging.getLogger("drafting").setLevel(logging.ERROR)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="drafting-bench-harness-"))
+    try:
+        result, ours, how = _pick_run(tmp)
+        n = len(result.results)
+        findings, rehab = _texts(result)
+        cases_scored = len(findings)
+        if quick:  # ragas one at a time is the slow side: time a sample, scale per case
+            findings, rehab = findings[:15], rehab[:15]
+        theirs, split = _ragas_one_at_a_time(findings, rehab)
+        theirs_per_case = theirs / max(len(findings), 1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [
+        Figure("harness/ours_total", ours, "s", note=f"{n} cases; {how}".strip("; ")),
+        Figure("harness/ragas_subset_total", theirs, "s",
+               note=f"Rouge+Bleu+SemanticSimilarity on {len(findings)} findings, "
+                    f"SemanticSimilarity on {len(rehab)} rehab texts, one at a time; split "
+                    + ", ".join(f"{k} {v:.2f} s" for k, v in split.items())),
+        Figure("harness/ours_per_case", ours / max(n, 1) * 1000, "ms", 100.0),
+        Figure("harness/ragas_subset_per_case", theirs_per_case * 1000, "ms",
+               note=f"over {len(findings)} of {cases_scored} cases"),
+        Figure("harness/ours_over_ragas", (ours / max(n, 1)) / theirs_per_case
+               if theirs_per_case else float("inf"), "x", 1.0,
+               "per case: full harness / ragas subset (target: no slower)"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.harness")
+    parser.add_argument("--quick", action="store_true", help="time ragas on 15 cases only")
+    args = parser.parse_args(argv)
+    figures = run(quick=args.quick)
+    print_figures(figures)
+    return 1 if any(f.ok is False for f in figures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
