@@ -10,7 +10,9 @@ so `.invoke`, `.batch` and `.ainvoke` share every rule.
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -196,6 +198,22 @@ def _stage_protocol(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_MODELS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(endpoint: Endpoint, spec: PromptSpec) -> Any:
+    """The bound chat model for an endpoint and a prompt, built once per endpoint object."""
+    with _MODELS_LOCK:
+        per_endpoint = _MODELS.setdefault(endpoint, {})
+        if spec.sha256 not in per_endpoint:
+            from drafting.llm import chat_model, structured_output_kwargs
+
+            llm = chat_model(endpoint, **spec.parameters.model_dump(exclude_none=True))
+            per_endpoint[spec.sha256] = llm.bind(**structured_output_kwargs(endpoint, spec.output_model))
+        return per_endpoint[spec.sha256]
+
+
 class DraftingChain:
     """The three drafting stages over one endpoint and one prompt set.
 
@@ -218,20 +236,14 @@ class DraftingChain:
         self.endpoint = endpoint
         self.reference_budget = reference_budget
         self.on_progress = on_progress
-        self._models: dict[str, Any] = {}
 
     def _model(self, stage: str) -> Any:
-        """The chat model for a stage, with its generation parameters and output schema bound."""
-        if stage not in self._models:
-            from drafting.llm import chat_model, structured_output_kwargs
+        """The chat model for a stage, with its generation parameters and output schema bound.
 
-            spec = self.prompts[stage]
-            params = spec.parameters.model_dump(exclude_none=True)
-            llm = chat_model(self.endpoint, **params)
-            self._models[stage] = llm.bind(
-                **structured_output_kwargs(self.endpoint, spec.output_model)
-            )
-        return self._models[stage]
+        Shared by every chain on the same endpoint object and prompt (see `_shared_model`), so a run
+        of many cases reuses one client and its connections instead of building one per case.
+        """
+        return _shared_model(self.endpoint, self.prompts[stage])
 
     def _begin(self, stage: str, state: ChainState):  # noqa: ANN202 - internal
         spec = self.prompts[stage]
