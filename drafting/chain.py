@@ -139,20 +139,6 @@ def stage_variables(stage: str, state: ChainState, budget_tokens: int) -> dict[s
 # --- one stage, written once --------------------------------------------------------------------
 
 
-def model_seconds(reply: Any, measured: float) -> float:
-    """Seconds the endpoint took: the recorded time for a replayed reply, else the time measured.
-
-    Replay answers in microseconds; reporting the recorded time keeps cost figures of a replay equal
-    to those of the recording (and identical across replays).
-    """
-    headers = (getattr(reply, "response_metadata", None) or {}).get("headers") or {}
-    recorded = headers.get("x-drafting-recorded-elapsed")
-    try:
-        return float(recorded) if recorded is not None else measured
-    except ValueError:
-        return measured
-
-
 def _usage(reply: Any) -> tuple[int, int]:
     usage = getattr(reply, "usage_metadata", None) or {}
     return int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
@@ -270,11 +256,14 @@ class DraftingChain:
         while True:
             started = time.perf_counter()
             try:
-                with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                with (
+                    fixture_context(stage=stage, case_id=state.case.id) as timing,
+                    endpoint_errors(self.endpoint),
+                ):
                     reply = model.invoke(messages)
             except ReplyParseError as exc:  # cut off at the token limit: repairable
                 reply = exc
-            record.latency_s += model_seconds(reply, time.perf_counter() - started)
+            record.latency_s += timing.seconds(time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
             except StopIteration as done:
@@ -290,11 +279,14 @@ class DraftingChain:
         while True:
             started = time.perf_counter()
             try:
-                with fixture_context(stage=stage, case_id=state.case.id), endpoint_errors(self.endpoint):
+                with (
+                    fixture_context(stage=stage, case_id=state.case.id) as timing,
+                    endpoint_errors(self.endpoint),
+                ):
                     reply = await model.ainvoke(messages)
             except ReplyParseError as exc:  # cut off at the token limit: repairable
                 reply = exc
-            record.latency_s += model_seconds(reply, time.perf_counter() - started)
+            record.latency_s += timing.seconds(time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
             except StopIteration as done:

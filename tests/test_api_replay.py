@@ -54,7 +54,7 @@ def test_the_case_own_gold_never_appears_in_recorded_requests(replay, seeds_stor
         case = load_case(path)
         with track_fixture_usage() as used:
             draft_report(case, store=seeds_store, endpoint=replay, k=3)
-        assert len(used) == 3
+        assert len(used) >= 3  # one per stage, plus any repair request
         for key in used:
             request = read_fixture(fixture_file(replay.fixture_path, key))["request"]
             sent = json.dumps(request["body"]["messages"], ensure_ascii=False)

@@ -15,7 +15,6 @@ from drafting.chain import (
     DraftingChain,
     format_case_input,
     format_references,
-    model_seconds,
     stage_variables,
 )
 from drafting.errors import ReplyParseError
@@ -75,14 +74,6 @@ def test_the_case_own_gold_never_reaches_the_variables():
     assert case.gold.final_diagnosis not in text
     assert case.gold.findings[:60] not in text
     assert ref.gold.final_diagnosis in text  # a reference's gold is what grounds the draft
-
-
-def test_model_seconds_prefers_the_recorded_time():
-    class Reply_:  # noqa: N801 - a stand-in for an AIMessage
-        response_metadata = {"headers": {"x-drafting-recorded-elapsed": "7.25"}}
-
-    assert model_seconds(Reply_(), 0.001) == 7.25
-    assert model_seconds(object(), 0.5) == 0.5
 
 
 # --- stages against the fake server -----------------------------------------------------------

@@ -175,8 +175,6 @@ def chat_model(endpoint: Endpoint, **generation_params: Any) -> ChatOpenAI:
         "max_retries": 0,
         "http_client": http_client(endpoint),
         "http_async_client": async_http_client(endpoint),
-        # The chain reads the replayed answer time from a fixture header (see fixtures.py).
-        "include_response_headers": True,
     }
     if endpoint.fixtures_mode != "live":
         # Streaming cannot be recorded; make .stream()/astream_events fall back to one call.

@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,28 +46,52 @@ RECORD_COMMAND = (
     "or set DRAFTING_FIXTURES=auto)"
 )
 FORMAT_VERSION = 1
-#: Replayed responses carry the recorded answer time in this header.
-RECORDED_ELAPSED_HEADER = "x-drafting-recorded-elapsed"
 
 _context: ContextVar[tuple[str | None, str | None]] = ContextVar(
     "drafting_fixture_context", default=(None, None)
 )
 _usage: ContextVar[tuple[set[str], ...]] = ContextVar("drafting_fixture_usage", default=())
+_timing: ContextVar[CallTiming | None] = ContextVar("drafting_fixture_timing", default=None)
+
+
+@dataclass
+class CallTiming:
+    """Endpoint answer times seen by the fixture layer inside one `fixture_context`.
+
+    On replay these are the times recorded with each exchange, so cost figures computed from a
+    replay equal those of the recording and are identical across replays.
+    """
+
+    answered_s: list[float] = field(default_factory=list)
+
+    def seconds(self, measured: float) -> float:
+        """The recorded (or recording-time) answer time when known, else ``measured``."""
+        return sum(self.answered_s) if self.answered_s else measured
 
 
 @contextlib.contextmanager
-def fixture_context(stage: str | None = None, case_id: str | None = None) -> Iterator[None]:
+def fixture_context(stage: str | None = None, case_id: str | None = None) -> Iterator[CallTiming]:
     """Name the chain stage and case of the calls made inside, for replay-miss messages.
 
     Nested contexts inherit what they do not set. Based on contextvars, so concurrent asyncio
-    tasks each see their own.
+    tasks each see their own. Yields the `CallTiming` of the calls made inside (a mutable object,
+    so it is filled even when a library runs the call in a copied context).
     """
     outer_stage, outer_case = _context.get()
+    timing = CallTiming()
     token = _context.set((stage or outer_stage, case_id or outer_case))
+    timing_token = _timing.set(timing)
     try:
-        yield
+        yield timing
     finally:
+        _timing.reset(timing_token)
         _context.reset(token)
+
+
+def _note_elapsed(seconds: float | None) -> None:
+    timing = _timing.get()
+    if timing is not None and seconds is not None:
+        timing.answered_s.append(float(seconds))
 
 
 @contextlib.contextmanager
@@ -244,8 +269,7 @@ class FixtureStore:
         resp = record["response"]
         body = resp.get("body")
         headers = {"x-drafting-fixture": key}
-        if record.get("elapsed_s") is not None:
-            headers[RECORDED_ELAPSED_HEADER] = str(record["elapsed_s"])
+        _note_elapsed(record.get("elapsed_s"))
         if isinstance(body, str):
             content = body.encode("utf-8")
             headers["content-type"] = "text/plain; charset=utf-8"
@@ -322,7 +346,9 @@ class FixtureTransport(httpx.BaseTransport):
         finally:
             response.close()
         if store.recordable(response.status_code):
-            store.save(key, canon, response.status_code, content, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            store.save(key, canon, response.status_code, content, elapsed)
+            _note_elapsed(round(elapsed, 4))
             _note_used(key)
         return _rebuilt(response, content, request)
 
@@ -373,7 +399,9 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
         finally:
             await response.aclose()
         if store.recordable(response.status_code):
-            store.save(key, canon, response.status_code, content, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            store.save(key, canon, response.status_code, content, elapsed)
+            _note_elapsed(round(elapsed, 4))
             _note_used(key)
         return _rebuilt(response, content, request)
 
