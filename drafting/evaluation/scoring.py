@@ -38,6 +38,7 @@ def score_drafts(
         One list per pair, with one result per metric in the metrics' order.
     """
     metrics = build_metrics() if metrics is None else list(metrics)
+    _prefetch_embeddings(pairs, metrics)
     columns: list[list[MetricResult]] = []
     for metric in metrics:
         try:
@@ -53,6 +54,29 @@ def score_drafts(
                     results.append(_failed(metric, exc))
         columns.append(results)
     return [[col[i] for col in columns] for i in range(len(pairs))]
+
+
+def _prefetch_embeddings(pairs: Sequence[tuple[Draft, Case]], metrics: Sequence[Metric]) -> None:
+    """Embed every text the embedding metrics will need in one forward pass (cached for them).
+
+    Several metrics embed a few short texts each; one batch costs about what one tiny call does.
+    """
+    texts: list[str] = []
+    for metric in metrics:
+        if metric.kind != "embedding":
+            continue
+        for draft, gold in pairs:
+            try:
+                texts += metric.embedding_texts(draft, gold)
+            except Exception:  # noqa: BLE001 - the metric itself will report the problem
+                continue
+    if texts:
+        from drafting.evaluation.metrics._embedding import embed_cached
+
+        try:
+            embed_cached(texts)
+        except Exception as exc:  # noqa: BLE001 - each metric falls back to its own path
+            log.warning("embedding prefetch failed: %s", type(exc).__name__)
 
 
 def score_draft(draft: Draft, gold: Case, metrics: Sequence[Metric] | None = None) -> list[MetricResult]:

@@ -114,6 +114,10 @@ class EmbeddingSimilarityMetric(Metric):
             return got
         return self._finish(ragas_similarity(*got))
 
+    def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
+        got = self._prepare(draft, gold)
+        return [] if isinstance(got, MetricResult) else [t or " " for t in got]
+
     def score_many(self, pairs: Sequence[tuple[Draft, Case]]) -> list[MetricResult]:
         prepared = [self._prepare(d, g) for d, g in pairs]
         todo = [p for p in prepared if not isinstance(p, MetricResult)]

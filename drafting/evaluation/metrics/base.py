@@ -83,6 +83,11 @@ class Metric:
         """Score many (draft, gold) pairs; the default scores them one by one."""
         return [self.score(d, g) for d, g in pairs]
 
+    def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
+        """Texts this metric will embed for the pair, so a scorer can embed every metric's texts
+        in one forward pass before scoring (see `drafting.evaluation.scoring`). Default: none."""
+        return []
+
     # --- helpers for subclasses ------------------------------------------------------------
 
     def result(self, value: float, reason: str = "", **details: Any) -> MetricResult:

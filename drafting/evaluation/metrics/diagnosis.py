@@ -135,6 +135,12 @@ class _DiagnosisMetric(Metric):
     def score(self, draft: Draft, gold: Case) -> MetricResult:
         return self.score_many([(draft, gold)])[0]
 
+    def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
+        target = gold.gold.final_diagnosis.strip()
+        if not target or not self.matcher.embeddings_on():
+            return []
+        return [target, *(c for c in self.candidates(draft) if c.strip())]
+
     def score_many(self, pairs: Sequence[tuple[Draft, Case]]) -> list[MetricResult]:
         flat: list[tuple[str, str]] = []
         spans: list[tuple[int, int] | MetricResult] = []
