@@ -119,3 +119,21 @@ def write_json(figures: Sequence[Figure], path: str | Path) -> None:
     """Write every figure as a JSON list of ``{name, value, unit, target, ok, note}``."""
     Path(path).write_text(json.dumps([f.to_dict() for f in figures], indent=1) + "\n",
                           encoding="utf-8")
+
+
+def module_main(
+    run: Callable[..., list[Figure]], prog: str, quick_help: str, argv: list[str] | None = None
+) -> int:
+    """Command-line entry of one benchmark module: run it, print its figures.
+
+    Returns:
+        1 when a figure misses its target, else 0.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args(argv)
+    figures = run(quick=args.quick)
+    print_figures(figures)
+    return 1 if any(f.ok is False for f in figures) else 0

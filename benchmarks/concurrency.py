@@ -14,7 +14,6 @@ Run: ``python -m benchmarks.concurrency [--quick]`` (quick: concurrency 8 and 32
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import shutil
@@ -25,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.common import Figure, Timer, print_figures
+from benchmarks.common import Figure, Timer, module_main
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = 60
@@ -99,12 +98,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.concurrency")
-    parser.add_argument("--quick", action="store_true", help="skip concurrency 1 (36 s)")
-    args = parser.parse_args(argv)
-    figures = run(quick=args.quick)
-    print_figures(figures)
-    return 1 if any(f.ok is False for f in figures) else 0
+    return module_main(run, "python -m benchmarks.concurrency", "skip concurrency 1 (36 s)", argv)
 
 
 if __name__ == "__main__":

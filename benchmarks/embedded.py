@@ -12,12 +12,11 @@ Run: ``python -m benchmarks.embedded``. Skipped (no figures) when llama_cpp or t
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
-from benchmarks.common import Figure, Timer, print_figures
+from benchmarks.common import Figure, Timer, module_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,12 +59,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded")
-    parser.add_argument("--quick", action="store_true", help="(same as a full run)")
-    args = parser.parse_args(argv)
-    figures = run(quick=args.quick)
-    print_figures(figures)
-    return 1 if any(f.ok is False for f in figures) else 0
+    return module_main(run, "python -m benchmarks.embedded", "(same as a full run)", argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Run: ``python -m benchmarks.harness``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import shutil
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, Timer, print_figures
+from benchmarks.common import Figure, Timer, module_main
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = [REPO / "eval" / "suites" / "medpix-dev.yaml", REPO / "eval" / "suites" / "seeds.yaml"]
@@ -171,12 +170,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.harness")
-    parser.add_argument("--quick", action="store_true", help="time ragas on 15 cases only")
-    args = parser.parse_args(argv)
-    figures = run(quick=args.quick)
-    print_figures(figures)
-    return 1 if any(f.ok is False for f in figures) else 0
+    return module_main(run, "python -m benchmarks.harness", "time ragas on 15 cases only", argv)
 
 
 if __name__ == "__main__":

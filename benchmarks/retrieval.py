@@ -13,7 +13,6 @@ Run: ``python -m benchmarks.retrieval [--quick]`` or ``python -m benchmarks``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import shutil
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import Figure, Timer, max_rss_mib, percentile, print_figures
+from benchmarks.common import Figure, Timer, max_rss_mib, module_main, percentile
 
 REPO = Path(__file__).resolve().parents[1]
 MEDPIX_TRAIN = REPO.parent / "shared" / "datasets" / "medpix-2.0" / "cases_train.jsonl"
@@ -195,12 +194,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.retrieval")
-    parser.add_argument("--quick", action="store_true", help="10,000 synthetic cases")
-    args = parser.parse_args(argv)
-    figures = run(quick=args.quick)
-    print_figures(figures)
-    return 1 if any(f.ok is False for f in figures) else 0
+    return module_main(run, "python -m benchmarks.retrieval", "10,000 synthetic cases", argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Run: ``python -m benchmarks.startup [--quick]`` or ``python -m benchmarks``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -16,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import Figure, print_figures
+from benchmarks.common import Figure, module_main
 
 
 def _median_wall(argv: list[str], runs: int) -> float:
@@ -47,12 +46,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.startup")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    args = parser.parse_args(argv)
-    figures = run(quick=args.quick)
-    print_figures(figures)
-    return 1 if any(f.ok is False for f in figures) else 0
+    return module_main(run, "python -m benchmarks.startup", "fewer repeats", argv)
 
 
 if __name__ == "__main__":
