@@ -44,9 +44,12 @@ def test_fault_mix_run_completes_and_reconciles(tmp_path: Path, short_waits) -> 
         assert r["draft"] is None and r["metrics"] == []
         assert r["error"]["type"] in ("EndpointError", "ReplyParseError"), r["error"]
         assert r["error"]["message"].strip()
-    # The typed errors name what went wrong.
-    messages = " ".join(r["error"]["message"] for r in failed)
-    assert "HTTP 500" in messages or "not valid JSON" in messages or "does not match" in messages
+    # Each typed error names what went wrong. Which case meets which fault depends on the order
+    # requests arrive in at concurrency 8, so every failure is checked against the known kinds.
+    known = ("HTTP 500", "HTTP 429", "not valid JSON", "does not match", "cut off",
+             "empty 'choices'", "timed out")
+    for r in failed:
+        assert any(k in r["error"]["message"] for k in known), r["error"]
 
     # summary.json reconciles with results.jsonl.
     summary = json.loads((run.dir / "summary.json").read_text())
