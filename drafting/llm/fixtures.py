@@ -278,6 +278,42 @@ class FixtureStore:
             headers["content-type"] = "application/json"
         return httpx.Response(resp["status"], headers=headers, content=content, request=request)
 
+    def replay(self, request: httpx.Request) -> tuple[str, dict[str, Any], httpx.Response | None]:
+        """Key a request and, in replay or auto mode, answer it from its fixture.
+
+        Returns:
+            The key, the canonical request, and the replayed response (None: go to the network).
+
+        Raises:
+            FixtureMissError: Replay mode and no fixture for the request.
+        """
+        canon = self.canonical(request)
+        key = fixture_key(canon)
+        if self.mode in ("replay", "auto"):
+            record = self.load(key)
+            if record is not None:
+                _note_used(key)
+                return key, canon, self.response(record, request, key)
+            if self.mode == "replay":
+                raise self.miss(key)
+        return key, canon, None
+
+    def record(
+        self,
+        key: str,
+        canon: dict[str, Any],
+        request: httpx.Request,
+        response: httpx.Response,
+        content: bytes,
+        elapsed_s: float,
+    ) -> httpx.Response:
+        """Write a network answer (when recordable) and return it rebuilt around the read body."""
+        if self.recordable(response.status_code):
+            self.save(key, canon, response.status_code, content, elapsed_s)
+            _note_elapsed(round(elapsed_s, 4))
+            _note_used(key)
+        return _rebuilt(response, content, request)
+
     @staticmethod
     def recordable(status: int) -> bool:
         """Only successful answers are written (see the module docstring)."""
@@ -330,27 +366,16 @@ class FixtureTransport(httpx.BaseTransport):
             request = self._adapt(request)
         if store.mode == "live":
             return self._network().handle_request(request)
-        canon = store.canonical(request)
-        key = fixture_key(canon)
-        if store.mode in ("replay", "auto"):
-            record = store.load(key)
-            if record is not None:
-                _note_used(key)
-                return store.response(record, request, key)
-            if store.mode == "replay":
-                raise store.miss(key)
+        key, canon, replayed = store.replay(request)
+        if replayed is not None:
+            return replayed
         started = time.perf_counter()
         response = self._network().handle_request(request)
         try:
             content = response.read()
         finally:
             response.close()
-        if store.recordable(response.status_code):
-            elapsed = time.perf_counter() - started
-            store.save(key, canon, response.status_code, content, elapsed)
-            _note_elapsed(round(elapsed, 4))
-            _note_used(key)
-        return _rebuilt(response, content, request)
+        return store.record(key, canon, request, response, content, time.perf_counter() - started)
 
     def close(self) -> None:
         if self._inner is not None:
@@ -383,27 +408,16 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
             request = self._adapt(request)
         if store.mode == "live":
             return await self._network().handle_async_request(request)
-        canon = store.canonical(request)
-        key = fixture_key(canon)
-        if store.mode in ("replay", "auto"):
-            record = store.load(key)
-            if record is not None:
-                _note_used(key)
-                return store.response(record, request, key)
-            if store.mode == "replay":
-                raise store.miss(key)
+        key, canon, replayed = store.replay(request)
+        if replayed is not None:
+            return replayed
         started = time.perf_counter()
         response = await self._network().handle_async_request(request)
         try:
             content = await response.aread()
         finally:
             await response.aclose()
-        if store.recordable(response.status_code):
-            elapsed = time.perf_counter() - started
-            store.save(key, canon, response.status_code, content, elapsed)
-            _note_elapsed(round(elapsed, 4))
-            _note_used(key)
-        return _rebuilt(response, content, request)
+        return store.record(key, canon, request, response, content, time.perf_counter() - started)
 
     async def aclose(self) -> None:
         if self._inner is not None:
