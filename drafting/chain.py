@@ -231,13 +231,15 @@ class DraftingChain:
         """
         return _shared_model(self.endpoint, self.prompts[stage])
 
-    def _begin(self, stage: str, state: ChainState):  # noqa: ANN202 - internal
+    def _begin(
+        self, stage: str, state: ChainState
+    ) -> tuple[StageRecord, Generator[list[Message], Any, BaseModel]]:
         spec = self.prompts[stage]
         record = StageRecord(stage=stage)
         messages = spec.render(**stage_variables(stage, state, self.reference_budget))
         if self.on_progress:
             self.on_progress(stage, "start", None)
-        return spec, record, _stage_protocol(spec, messages, record)
+        return record, _stage_protocol(spec, messages, record)
 
     def _finish(self, stage: str, state: ChainState, record: StageRecord, output: BaseModel) -> ChainState:
         state.outputs[stage] = output
@@ -250,7 +252,7 @@ class DraftingChain:
         """Run one stage synchronously and return the updated state."""
         from drafting.llm import endpoint_errors, fixture_context
 
-        _, record, protocol = self._begin(stage, state)
+        record, protocol = self._begin(stage, state)
         model = self._model(stage)
         messages = next(protocol)
         while True:
@@ -273,7 +275,7 @@ class DraftingChain:
         """Run one stage asynchronously and return the updated state."""
         from drafting.llm import endpoint_errors, fixture_context
 
-        _, record, protocol = self._begin(stage, state)
+        record, protocol = self._begin(stage, state)
         model = self._model(stage)
         messages = next(protocol)
         while True:
@@ -294,19 +296,19 @@ class DraftingChain:
 
     def as_runnable(self) -> Runnable:
         """The whole chain as one LangChain runnable over `ChainState` (invoke, batch, ainvoke)."""
-        from langchain_core.runnables import RunnableLambda
-
-        steps = [self._stage_runnable(stage, RunnableLambda) for stage in STAGES]
+        steps = [self._stage_runnable(stage) for stage in STAGES]
         chain = steps[0]
         for step in steps[1:]:
             chain = chain | step
         return chain
 
-    def _stage_runnable(self, stage: str, runnable_lambda: Any) -> Runnable:
+    def _stage_runnable(self, stage: str) -> Runnable:
+        from langchain_core.runnables import RunnableLambda
+
         def run(state: ChainState) -> ChainState:
             return self.run_stage(stage, state)
 
         async def arun(state: ChainState) -> ChainState:
             return await self.arun_stage(stage, state)
 
-        return runnable_lambda(run, afunc=arun, name=f"{stage}_stage")
+        return RunnableLambda(run, afunc=arun, name=f"{stage}_stage")
