@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from drafting.errors import ReplyParseError
-from drafting.parsing import Message, parse_reply, repair_messages
+from drafting.parsing import Message, parse_reply, repair_messages, truncation_error
 from drafting.prompts import STAGES, PromptSpec
 from drafting.schema import (
     Case,
@@ -144,13 +144,20 @@ def _usage(reply: Any) -> tuple[int, int]:
     return int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
 
 
+def _cut_off(reply: Any) -> bool:
+    """Whether the server stopped the reply at the token limit."""
+    metadata = getattr(reply, "response_metadata", None) or {}
+    return metadata.get("finish_reason") == "length"
+
+
 def _stage_protocol(
     spec: PromptSpec, messages: list[Message], record: StageRecord
 ) -> Generator[list[Message], Any, BaseModel]:
     """Yield messages to send, receive each reply, return the parsed output.
 
     The driver sends back either the model's reply or the `ReplyParseError` the call raised (a reply
-    cut off at the token limit); both count as an attempt and get one repair.
+    cut off at the token limit, on the SDK's ``parse`` path); both count as an attempt and get one
+    repair. A reply cut off at the token limit gets a repair asking for a shorter answer.
 
     Raises:
         ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
@@ -167,10 +174,13 @@ def _stage_protocol(
             record.prompt_tokens += prompt_tokens
             record.completion_tokens += completion_tokens
             record.raw_replies.append(raw)
-            try:
-                return parse_reply(raw, spec.output_model, stage=spec.stage)
-            except ReplyParseError as exc:
-                error = exc
+            if _cut_off(reply):
+                error = truncation_error(raw, spec.stage)
+            else:
+                try:
+                    return parse_reply(raw, spec.output_model, stage=spec.stage)
+                except ReplyParseError as exc:
+                    error = exc
         if attempt == MAX_ATTEMPTS:
             raise ReplyParseError(
                 f"no valid reply after {attempt} attempts: {error}",

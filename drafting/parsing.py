@@ -1,7 +1,8 @@
 """Reply parsing and repair as pure functions (no I/O, no model calls).
 
 `parse_reply` turns a model's text into a pydantic object or raises `ReplyParseError` carrying the
-raw text; `repair_messages` builds the follow-up that feeds the validation error back to the model.
+raw text; `truncation_error` is the same error for a reply cut off at the token limit;
+`repair_messages` builds the follow-up that feeds the validation error back to the model.
 """
 
 from __future__ import annotations
@@ -74,6 +75,21 @@ def parse_reply(raw: str, model: type[T], *, stage: str | None = None) -> T:
             raw_reply=raw,
             stage=stage,
         ) from None
+
+
+def truncation_error(raw: str, stage: str | None) -> ReplyParseError:
+    """The error for a reply cut off at the token limit (``finish_reason: length``).
+
+    Args:
+        raw: The partial reply text.
+        stage: The chain stage, when known.
+    """
+    return ReplyParseError(
+        "the reply was cut off at the token limit (finish_reason 'length'); raise max_tokens",
+        raw_reply=raw,
+        stage=stage,
+        truncated=True,
+    )
 
 
 def repair_messages(

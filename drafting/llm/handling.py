@@ -12,6 +12,7 @@ from types import TracebackType
 
 from drafting.errors import DraftingError, EndpointError, ReplyParseError
 from drafting.llm.config import Endpoint
+from drafting.parsing import truncation_error
 
 _MAX_DETAIL = 200
 
@@ -83,18 +84,13 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
 
 
 def _truncated(exc: BaseException) -> ReplyParseError:
-    """A reply cut off at the token limit (``finish_reason: length``), with its partial text."""
+    """`truncation_error` for the SDK's ``parse`` path, which raises instead of replying."""
     from drafting.llm.fixtures import _context
 
     raw = ""
     with contextlib.suppress(AttributeError, IndexError):
         raw = exc.completion.choices[0].message.content or ""  # type: ignore[attr-defined]
-    return ReplyParseError(
-        "the reply was cut off at the token limit (finish_reason 'length'); raise max_tokens",
-        raw_reply=raw,
-        stage=_context.get()[0],
-        truncated=True,
-    )
+    return truncation_error(raw, _context.get()[0])
 
 
 class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_errors(ep):`

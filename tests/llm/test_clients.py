@@ -32,12 +32,14 @@ def test_structured_output_kwargs_per_capability():
     remote = resolve_endpoint(backend="openai", api_key="sk-x")
     schema = Finding.model_json_schema()
     assert structured_output_kwargs(local, Finding) == {
-        "response_format": {"type": "json_object", "schema": schema}
+        "extra_body": {"response_format": {"type": "json_object", "schema": schema}}
     }
     assert structured_output_kwargs(remote, Finding) == {
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "Finding", "schema": schema, "strict": False},
+        "extra_body": {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "Finding", "schema": schema, "strict": False},
+            }
         }
     }
 
