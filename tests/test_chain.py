@@ -163,3 +163,13 @@ def test_reply_cut_off_at_the_token_limit_gets_one_shorter_retry(server, endpoin
     assert state.records[0].attempts == 2
     assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
     assert "too long and was cut off" in server.requests[1].body["messages"][-1]["content"]
+
+
+def test_async_stages_in_successive_event_loops_each_reach_the_server(server, endpoint):
+    # The fake server keeps connections alive, as real ones do; a client pooled by the first
+    # `asyncio.run` must not be reused by the second, whose loop cannot drive its sockets.
+    chain = _chain(endpoint)
+    for _ in range(2):
+        state = asyncio.run(chain.arun_stage("findings", ChainState(case=load_case(SEED0))))
+        assert state.outputs["findings"].findings
+    assert len(server.requests) == 2
