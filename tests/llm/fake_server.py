@@ -138,6 +138,9 @@ class FakeOpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as real servers do: HTTP/1.0 would make every call a new connection.
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
@@ -168,7 +171,12 @@ class FakeOpenAIServer:
             do_GET = _serve  # noqa: N815
             do_POST = _serve  # noqa: N815
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # The default listen backlog of 5 drops connections under a burst of 32 clients,
+            # and a dropped SYN is retried only after a second.
+            request_queue_size = 128
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
