@@ -1,6 +1,6 @@
 """Concurrency against the physical limit: the real runner and chain against a slow fake server.
 
-A loopback OpenAI-compatible server (``tests/faults/fault_server.py``, no faults), in its own
+A loopback OpenAI-compatible server (`benchmarks.slow_server`: aiohttp, keep-alive), in its own
 process as a real server would be, answers every request with schema-valid JSON after a fixed
 200 ms. A suite of 60 synthetic cases (seed cases
 with unique histories), 3 stages each, is run with `run_suite` at concurrency 1, 8 and 32 (live
@@ -47,7 +47,7 @@ def _run_once(suite: Path, concurrency: int, out: Path) -> float:
 def server_process(delay_s: float) -> Iterator[tuple[str, list[int]]]:
     """The fake server in a subprocess: yields its base URL and a list that receives the number
     of requests it served when the block ends."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.fault_server", "0", str(delay_s)],
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.slow_server", str(delay_s)],
                             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     served: list[int] = []
     try:

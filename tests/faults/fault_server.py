@@ -139,25 +139,3 @@ class FaultServer(FakeOpenAIServer):
         for s in self.served:
             out[s.kind] = out.get(s.kind, 0) + 1
         return out
-
-
-def main() -> None:
-    """Serve from a separate process (benchmarks): print the base URL, serve until stdin closes,
-    then print the number of requests served.
-
-    ``python -m tests.faults.fault_server [rate] [delay_s] [seed]``
-    """
-    import sys
-
-    args = sys.argv[1:]
-    rate = float(args[0]) if args else 0.0
-    delay = float(args[1]) if len(args) > 1 else 0.0
-    seed = int(args[2]) if len(args) > 2 else 0
-    with FaultServer(rate=rate, seed=seed, delay_s=delay) as server:
-        print(server.base_url, flush=True)
-        sys.stdin.read()
-        print(len(server.requests), flush=True)
-
-
-if __name__ == "__main__":
-    main()
