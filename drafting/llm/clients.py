@@ -76,6 +76,17 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _pool_limits() -> httpx.Limits:
+    """The openai SDK's own connection limits, which a client given its own transport loses.
+
+    httpx's default keeps only 20 idle connections, so at concurrency 32 every round of calls
+    closed a dozen connections and opened them again.
+    """
+    import httpx
+
+    return httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
 def _embedded(endpoint: Endpoint) -> bool:
     return endpoint.backend == "local" and not endpoint.base_url
 
@@ -92,7 +103,8 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
             from drafting.llm.local_server import LocalForwardTransport
 
             return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
-        return RetryTransport(httpx.HTTPTransport(verify=_ssl_context()), _policy(endpoint))
+        inner = httpx.HTTPTransport(verify=_ssl_context(), limits=_pool_limits())
+        return RetryTransport(inner, _policy(endpoint))
 
     return FixtureTransport(_store(endpoint), network, _adapter(endpoint))
 
@@ -110,7 +122,7 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
 
             inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(endpoint.model)
         else:
-            inner = httpx.AsyncHTTPTransport(verify=_ssl_context())
+            inner = httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits())
         return AsyncRetryTransport(inner, _policy(endpoint))
 
     return AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
