@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from drafting.evaluation.metrics import build_metrics
@@ -53,3 +55,30 @@ async def test_nan_and_success_from_the_judge(monkeypatch):
     monkeypatch.setattr(metric, "ragas_metric", lambda: Fake(0.75))
     r = await metric.ascore(draft_of(case.gold), case)
     assert (r.status, r.value) == ("scored", pytest.approx(0.75))
+
+
+def test_judge_built_from_an_endpoint_reaches_a_keep_alive_server_from_every_event_loop(tmp_path):
+    # `score` runs each case in a new asyncio.run; a client pooled by an earlier loop cannot
+    # drive its kept-alive sockets, and every other judge call used to fail.
+    from pydantic import BaseModel
+
+    from drafting.llm import resolve_endpoint
+    from tests.llm.fake_server import FakeOpenAIServer
+
+    class Verdict(BaseModel):
+        score: int
+        reason: str
+
+    with FakeOpenAIServer() as server:
+        endpoint = resolve_endpoint(
+            backend="openai", base_url=server.base_url, model="fake-model", api_key="sk-test",
+            fixtures="live", structured_output="json_object_schema",
+        )
+        metric = JudgeFaithfulness(endpoint=endpoint)
+
+        async def ask() -> Verdict:
+            return await metric.llm.agenerate("Rate this.", Verdict)
+
+        verdicts = [asyncio.run(ask()) for _ in range(3)]
+    assert [v.score for v in verdicts] == [1, 1, 1]
+    assert len(server.requests) == 3
