@@ -184,6 +184,22 @@ def test_minilm_dense_finds_the_neighbour(store, tmp_path):
     assert Retriever.from_store(store, mode="dense", cache_dir=tmp_path).from_cache
 
 
+@pytest.mark.skipif(not embeddings.available(), reason="needs the embeddings extra (MiniLM)")
+def test_corpus_vectors_stay_in_the_index_and_queries_are_embedded_on_their_own(
+    store, tmp_path, monkeypatch
+):
+    import diskcache
+
+    monkeypatch.setenv("DRAFTING_CACHE_DIR", str(tmp_path / "home-cache"))
+    r = Retriever.from_store(store, mode="dense", cache_dir=tmp_path / "index")
+    vectors = tmp_path / "home-cache" / "embeddings"
+    assert not vectors.exists() or len(diskcache.Cache(str(vectors))) == 0
+    query = store.get("knee-acl-2")
+    r.search(query, k=1)
+    with diskcache.Cache(str(vectors)) as cache:
+        assert len(cache) == 1  # the query text alone, embedded as one text
+
+
 @requires_medpix
 def test_medpix_bm25_leave_one_out(tmp_path):
     from drafting.evaluation.retrieval_eval import evaluate_retrieval

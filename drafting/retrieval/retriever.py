@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -198,14 +199,18 @@ class Retriever:
                 f"retrieval mode '{mode}' needs the 'embeddings' extra: "
                 "pip install 'drafting[embeddings]'", field="mode",
             )
+        corpus_embed_fn = embed_fn
         if embed_fn is None and mode != "bm25":
             embed_fn = embeddings.embed
+            # The index caches the corpus vectors itself; kept out of the per-text cache, a query
+            # that happens to equal a corpus text still gets its own one-text embedding.
+            corpus_embed_fn = partial(embeddings.embed, cache=False)
         name = model_name or embeddings.MODEL_NAME
         ids = store.ids()
         texts = [reference_text(c, fields) for c in store]
         index = load_or_build(
             ids, texts, fields=fields, model_name=name,
-            embed_fn=embed_fn if mode != "bm25" else None,
+            embed_fn=corpus_embed_fn if mode != "bm25" else None,
             cache_dir=cache_dir, use_cache=use_cache,
         )
         return cls(store, index, mode=mode, fields=fields, embed_fn=embed_fn, rrf_k=rrf_k,
