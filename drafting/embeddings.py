@@ -7,7 +7,9 @@ Vectors are cached on disk (diskcache, under ``$DRAFTING_CACHE_DIR/embeddings``,
 ``~/.cache/drafting/embeddings``), keyed by a hash of the model, its version and the text: a case
 query costs ~45 ms of CPU to embed, most of a replayed case's harness time, and it is the same
 text on every run of a suite. The cache holds hashes and vectors, not the texts. A cache that
-cannot be opened or written is skipped with one warning.
+cannot be opened or written is skipped with one warning. Texts embedded together share a forward
+pass, whose padding moves the last digits (~1e-7) of the shorter ones: a cached vector is the one
+computed first, so which texts came with it can show in a score's eighth decimal.
 """
 
 from __future__ import annotations
