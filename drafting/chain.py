@@ -10,7 +10,6 @@ so `.invoke`, `.batch` and `.ainvoke` share every rule.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import weakref
@@ -195,24 +194,14 @@ def _stage_protocol(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class _NoLoop:
-    """The cache key of models used synchronously (an instance, so it can be weakly referenced)."""
-
-
-_NO_LOOP = _NoLoop()
-#: Bound chat models by event loop, then endpoint object, then prompt hash. Per loop because an
-#: async client's pooled connections belong to the loop that opened them: a second
-#: `asyncio.run` reusing them fails every call on a keep-alive server.
-_MODELS: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Any, dict[str, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+_MODELS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 _MODELS_LOCK = threading.Lock()
 
 
-def _shared_model(endpoint: Endpoint, spec: PromptSpec, loop: Any = _NO_LOOP) -> Any:
-    """The bound chat model for an endpoint and a prompt, built once per loop and endpoint object."""
+def _shared_model(endpoint: Endpoint, spec: PromptSpec) -> Any:
+    """The bound chat model for an endpoint and a prompt, built once per endpoint object."""
     with _MODELS_LOCK:
-        per_endpoint = _MODELS.setdefault(loop, weakref.WeakKeyDictionary()).setdefault(endpoint, {})
+        per_endpoint = _MODELS.setdefault(endpoint, {})
         if spec.sha256 not in per_endpoint:
             from drafting.llm import chat_model, structured_output_kwargs
 
@@ -244,14 +233,13 @@ class DraftingChain:
         self.reference_budget = reference_budget
         self.on_progress = on_progress
 
-    def _model(self, stage: str, loop: Any = _NO_LOOP) -> Any:
+    def _model(self, stage: str) -> Any:
         """The chat model for a stage, with its generation parameters and output schema bound.
 
-        Shared by every chain on the same endpoint object and prompt (and, used asynchronously, the
-        same event loop; see `_shared_model`), so a run of many cases reuses one client and its
-        connections instead of building one per case.
+        Shared by every chain on the same endpoint object and prompt (see `_shared_model`), so a run
+        of many cases reuses one client and its connections instead of building one per case.
         """
-        return _shared_model(self.endpoint, self.prompts[stage], loop)
+        return _shared_model(self.endpoint, self.prompts[stage])
 
     def _begin(
         self, stage: str, state: ChainState
@@ -298,7 +286,7 @@ class DraftingChain:
         from drafting.llm import endpoint_errors, fixture_context
 
         record, protocol = self._begin(stage, state)
-        model = self._model(stage, asyncio.get_running_loop())
+        model = self._model(stage)
         messages = next(protocol)
         while True:
             started = time.perf_counter()

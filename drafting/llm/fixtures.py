@@ -19,12 +19,14 @@ body could echo part of a key.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -393,13 +395,22 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
     ):
         self.store = store
         self._make_inner = inner
-        self._inner: httpx.AsyncBaseTransport | None = None
+        self._inner_per_loop: weakref.WeakKeyDictionary[Any, httpx.AsyncBaseTransport] = (
+            weakref.WeakKeyDictionary()
+        )
         self._adapt = adapt
 
     def _network(self) -> httpx.AsyncBaseTransport:
-        if self._inner is None:
-            self._inner = self._make_inner()
-        return self._inner
+        """The network transport of the running event loop.
+
+        One per loop: pooled connections belong to the loop that opened them, and a client used
+        again under a later `asyncio.run` failed every call to a keep-alive server.
+        """
+        loop = asyncio.get_running_loop()
+        inner = self._inner_per_loop.get(loop)
+        if inner is None:
+            inner = self._inner_per_loop[loop] = self._make_inner()
+        return inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         store = self.store
@@ -420,5 +431,6 @@ class AsyncFixtureTransport(httpx.AsyncBaseTransport):
         return store.record(key, canon, request, response, content, time.perf_counter() - started)
 
     async def aclose(self) -> None:
-        if self._inner is not None:
-            await self._inner.aclose()
+        inner = self._inner_per_loop.pop(asyncio.get_running_loop(), None)
+        if inner is not None:
+            await inner.aclose()

@@ -11,9 +11,7 @@ endpoint layer, so its calls are recorded and replayed like the drafting calls.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import weakref
 from typing import Any
 
 from drafting.evaluation.metrics._embedding import _run
@@ -37,7 +35,6 @@ class JudgeMetric(Metric):
         if llm is None and endpoint is None:
             raise ValueError("a judge metric needs a judge endpoint (or an llm object)")
         self._llm = llm
-        self._llm_per_loop: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.endpoint = endpoint
 
     def params(self) -> dict[str, Any]:
@@ -46,23 +43,12 @@ class JudgeMetric(Metric):
 
     @property
     def llm(self) -> Any:
-        """The ragas LLM: the one given, else one built from the endpoint per event loop.
+        """The ragas LLM, built on first use from the endpoint."""
+        if self._llm is None:
+            from drafting.llm import judge_llm
 
-        Per loop because its async client's pooled connections belong to the loop that opened
-        them, and `score` runs each case in a new `asyncio.run`: a client reused from an earlier
-        loop failed every other call to a keep-alive server.
-        """
-        if self._llm is not None:
-            return self._llm
-        from drafting.llm import judge_llm
-
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return judge_llm(self.endpoint)
-        if loop not in self._llm_per_loop:
-            self._llm_per_loop[loop] = judge_llm(self.endpoint)
-        return self._llm_per_loop[loop]
+            self._llm = judge_llm(self.endpoint)
+        return self._llm
 
     def inputs(self, draft: Draft, gold: Case) -> dict[str, Any] | MetricResult:
         """The keyword arguments of the ragas metric's ``ascore``, or a result without a score."""
