@@ -155,9 +155,8 @@ def _stage_protocol(
 ) -> Generator[list[Message], Any, BaseModel]:
     """Yield messages to send, receive each reply, return the parsed output.
 
-    The driver sends back either the model's reply or the `ReplyParseError` the call raised (a reply
-    cut off at the token limit, on the SDK's ``parse`` path); both count as an attempt and get one
-    repair. A reply cut off at the token limit gets a repair asking for a shorter answer.
+    The driver sends back each model reply. A reply that does not parse gets one repair; a reply
+    cut off at the token limit (``finish_reason`` "length") gets one asking for a shorter answer.
 
     Raises:
         ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
@@ -165,22 +164,18 @@ def _stage_protocol(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         reply = yield messages
         record.attempts = attempt
-        if isinstance(reply, ReplyParseError):
-            raw, error = reply.raw_reply, reply
-            record.raw_replies.append(raw)
+        raw = reply.content if isinstance(reply.content, str) else str(reply.content)
+        prompt_tokens, completion_tokens = _usage(reply)
+        record.prompt_tokens += prompt_tokens
+        record.completion_tokens += completion_tokens
+        record.raw_replies.append(raw)
+        if _cut_off(reply):
+            error = truncation_error(raw, spec.stage)
         else:
-            raw = reply.content if isinstance(reply.content, str) else str(reply.content)
-            prompt_tokens, completion_tokens = _usage(reply)
-            record.prompt_tokens += prompt_tokens
-            record.completion_tokens += completion_tokens
-            record.raw_replies.append(raw)
-            if _cut_off(reply):
-                error = truncation_error(raw, spec.stage)
-            else:
-                try:
-                    return parse_reply(raw, spec.output_model, stage=spec.stage)
-                except ReplyParseError as exc:
-                    error = exc
+            try:
+                return parse_reply(raw, spec.output_model, stage=spec.stage)
+            except ReplyParseError as exc:
+                error = exc
         if attempt == MAX_ATTEMPTS:
             raise ReplyParseError(
                 f"no valid reply after {attempt} attempts: {error}",
@@ -267,14 +262,11 @@ class DraftingChain:
         messages = next(protocol)
         while True:
             started = time.perf_counter()
-            try:
-                with (
-                    fixture_context(stage=stage, case_id=state.case.id) as timing,
-                    endpoint_errors(self.endpoint),
-                ):
-                    reply = model.invoke(messages)
-            except ReplyParseError as exc:  # cut off at the token limit: repairable
-                reply = exc
+            with (
+                fixture_context(stage=stage, case_id=state.case.id) as timing,
+                endpoint_errors(self.endpoint),
+            ):
+                reply = model.invoke(messages)
             record.latency_s += timing.seconds(time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
@@ -290,14 +282,11 @@ class DraftingChain:
         messages = next(protocol)
         while True:
             started = time.perf_counter()
-            try:
-                with (
-                    fixture_context(stage=stage, case_id=state.case.id) as timing,
-                    endpoint_errors(self.endpoint),
-                ):
-                    reply = await model.ainvoke(messages)
-            except ReplyParseError as exc:  # cut off at the token limit: repairable
-                reply = exc
+            with (
+                fixture_context(stage=stage, case_id=state.case.id) as timing,
+                endpoint_errors(self.endpoint),
+            ):
+                reply = await model.ainvoke(messages)
             record.latency_s += timing.seconds(time.perf_counter() - started)
             try:
                 messages = protocol.send(reply)
