@@ -44,7 +44,7 @@ async def serve(delay_s: float) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     print(f"http://127.0.0.1:{port}/v1", flush=True)
     await asyncio.to_thread(sys.stdin.read)
     print(served[0], flush=True)
