@@ -57,7 +57,7 @@ def build_endpoint(s: Suite, *, judge: bool = False) -> Any:
     from drafting.llm import resolve_endpoint
 
     cfg = s.judge if judge else s.drafter
-    if cfg is None:
+    if cfg is None or (not judge and cfg.backend == "retrieval"):  # the baseline calls no model
         return None
     return resolve_endpoint(
         backend=cfg.backend,
@@ -92,6 +92,14 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
 
         retriever = Retriever.from_store(store, mode=d.retrieval_mode)
     prompts = dict(d.prompts) or None
+
+    if d.backend == "retrieval":
+        from drafting.api import adraft_baseline  # type: ignore[import-not-found]
+
+        async def draft_baseline(case: Case) -> Draft:
+            return await adraft_baseline(case, store=store, k=d.k, retrieval=retriever)
+
+        return draft_baseline
 
     async def draft(case: Case) -> Draft:
         return await adraft_report(
