@@ -1,0 +1,170 @@
+"""Qualifiers that decide a diagnosis: when two texts give different values on one axis, they name
+different diagnoses, whatever else they share ("Small cell" vs "Non-small cell lung cancer",
+"Chiari I" vs "Chiari II", a left vs a right aortic arch).
+
+Three kinds of check, all on normalised tokens (see `drafting.diagnoses.text`):
+
+* axes: named value sets (laterality, acuity, behaviour, origin, onset, typicality, inheritance,
+  severity); both texts must state a value and the values must not overlap;
+* contrast prefixes: "nonsmall"/"small", "atypical"/"typical", "intraaxial"/"extraaxial",
+  "monostotic"/"polyostotic", "hypothyroidism"/"hyperthyroidism", "undisplaced"/"displaced";
+* numerals: arabic and roman numerals and level codes ("type 1" = "type I", "Chiari II", "C1",
+  "grade 3"); both texts must carry some and they must differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from drafting.diagnoses.text import words
+
+#: axis -> {token: value}. A token maps to the value it asserts on that axis.
+AXES: dict[str, dict[str, str]] = {
+    "laterality": {
+        "left": "left",
+        "right": "right",
+        "bilateral": "bilateral",
+        "unilateral": "unilateral",
+    },
+    "acuity": {
+        "acute": "acute",
+        "hyperacute": "acute",
+        "subacute": "subacute",
+        "chronic": "chronic",
+    },
+    "behaviour": {"benign": "benign", "malignant": "malignant", "malignancy": "malignant"},
+    "origin": {
+        "primary": "primary",
+        "metastatic": "metastatic",
+        "metastasis": "metastatic",
+        "secondary": "metastatic",
+    },
+    "onset": {"congenital": "congenital", "acquired": "acquired", "developmental": "congenital"},
+    "typicality": {"typical": "typical", "atypical": "atypical"},
+    "inheritance": {"dominant": "dominant", "recessive": "recessive"},
+    "severity": {"mild": "mild", "moderate": "moderate", "severe": "severe"},
+    "displacement": {"displaced": "displaced", "nondisplaced": "nondisplaced", "undisplaced": "nondisplaced"},
+    "communication": {"communicating": "communicating", "noncommunicating": "noncommunicating"},
+    "focality": {"focal": "focal", "diffuse": "diffuse", "multifocal": "multifocal"},
+    "stability": {"stable": "stable", "unstable": "unstable"},
+    "completeness": {"complete": "complete", "incomplete": "incomplete", "partial": "incomplete"},
+}
+#: Axes whose value a candidate may leave out and still name the same diagnosis.
+MINOR_AXES = frozenset({"laterality", "acuity", "severity", "focality"})
+#: Every axis token: the words that only qualify a diagnosis.
+QUALIFIER_WORDS = frozenset(t for values in AXES.values() for t in values)
+
+_NEGATING = ("non", "un", "in", "an", "a")
+_CONTRASTING = (
+    "intra",
+    "extra",
+    "hyper",
+    "hypo",
+    "supra",
+    "infra",
+    "sub",
+    "epi",
+    "peri",
+    "para",
+    "retro",
+    "mono",
+    "poly",
+    "multi",
+    "oligo",
+    "uni",
+    "bi",
+    "pre",
+    "post",
+    "endo",
+    "exo",
+    "pseudo",
+)
+_PREFIXES = sorted(_NEGATING + _CONTRASTING, key=len, reverse=True)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+#: Words after which a numeral names a subtype (so "type ii" and "ii" read the same).
+_NUMERAL_CONTEXT = words("type grade stage class chiari level cn nerve")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two texts disagree on one axis."""
+
+    axis: str
+    candidate: str
+    gold: str
+
+    def reason(self) -> str:
+        return f"{self.axis} differs: '{self.candidate}' vs '{self.gold}'"
+
+
+def axis_values(tokens: list[str]) -> dict[str, set[str]]:
+    """axis -> the values the tokens state (only axes with a value)."""
+    out: dict[str, set[str]] = {}
+    for tok in tokens:
+        for axis, values in AXES.items():
+            if tok in values:
+                out.setdefault(axis, set()).add(values[tok])
+    return out
+
+
+def numerals(tokens: list[str]) -> set[str]:
+    """Numerals and level codes: {"1"} for "type I" or "type 1", {"c1"} for "C1"."""
+    out: set[str] = set()
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i else ""
+        if tok.isdigit():
+            out.add(str(int(tok)))
+        elif tok in _ROMAN and (tok not in {"i", "v", "x"} or prev in _NUMERAL_CONTEXT):
+            if tok == "x" and i + 1 < len(tokens) and tokens[i + 1] in {"linked", "ray"}:
+                continue
+            out.add(str(_ROMAN[tok]))
+        elif re.fullmatch(r"[a-z]{1,2}\d{1,2}[a-z]?", tok):
+            out.add(tok)
+    return out
+
+
+def _split_prefix(tok: str) -> tuple[str, str]:
+    for p in _PREFIXES:
+        if tok.startswith(p) and len(tok) - len(p) >= 4:
+            return p, tok[len(p) :]
+    return "", tok
+
+
+def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
+    """A word of one text that is a contrast-prefixed form of a word of the other."""
+    only_a = [t for t in a if t not in b]
+    only_b = [t for t in b if t not in a]
+    for x in only_a:
+        px, sx = _split_prefix(x)
+        for y in only_b:
+            py, sy = _split_prefix(y)
+            if px != py and sx == sy and (px or py):
+                either = px or py
+                if (px and py) or either in _NEGATING or either == "sub":
+                    return Conflict("prefix", x, y)
+            # "atypical" vs "typical": the stem of one is the other word itself
+            if px in _NEGATING and sx == y or py in _NEGATING and sy == x:
+                return Conflict("negation", x, y)
+    return None
+
+
+def conflict(candidate: list[str], gold: list[str]) -> Conflict | None:
+    """The first decisive disagreement between two token lists, or None."""
+    ca, ga = axis_values(candidate), axis_values(gold)
+    for axis in AXES:
+        if axis in ca and axis in ga and not (ca[axis] & ga[axis]):
+            return Conflict(axis, "/".join(sorted(ca[axis])), "/".join(sorted(ga[axis])))
+    cn, gn = numerals(candidate), numerals(gold)
+    if cn and gn and cn != gn:
+        return Conflict("numeral", "/".join(sorted(cn)), "/".join(sorted(gn)))
+    return prefix_conflict(candidate, gold)
+
+
+def missing_axes(candidate: list[str], gold: list[str]) -> set[str]:
+    """Axes (and "numeral") the gold states and the candidate leaves out."""
+    ca, ga = axis_values(candidate), axis_values(gold)
+    out = {axis for axis in ga if axis not in ca}
+    if numerals(gold) and not numerals(candidate):
+        out.add("numeral")
+    return out
