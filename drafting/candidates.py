@@ -102,7 +102,8 @@ def diagnosis_candidates(references: list[Case], limit: int = MAX_CANDIDATES) ->
 
 
 def format_candidates(candidates: list[Candidate]) -> str:
-    """The candidate list as the diagnosis prompt shows it, one numbered line each."""
+    """The candidate list as the diagnosis prompt shows it: one name per line, finals first."""
     if not candidates:
-        return "(no candidates: the similar patients' records name no diagnosis)"
-    return "\n".join(f"{i}. {c.name} ({c.support()})" for i, c in enumerate(candidates, 1))
+        return "(none: the similar cases' records name no diagnosis)"
+    # Names only: SmolLM2-135M copied the words around them ("other patient") as a diagnosis.
+    return "\n".join(f"- {c.name}" for c in candidates)

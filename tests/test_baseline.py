@@ -39,11 +39,10 @@ def test_candidates_put_finals_first_and_merge_names_of_the_same_diagnosis():
     assert [c.name for c in cands] == ["Osteosarcoma", "Ewing's sarcoma", "Osteomyelitis"], cands
     assert cands[0].final_in == ["a", "c"] and cands[0].differential_in == ["b"]
     assert cands[1].final_in == ["b"] and cands[1].differential_in == ["a"]
-    text = format_candidates(cands)
-    assert text.splitlines()[0] == (
-        "1. Osteosarcoma (final diagnosis of 2 other patients; a differential for 1 other patient)"
-    )
-    assert format_candidates([]).startswith("(no candidates")
+    assert cands[0].support() == "final diagnosis of 2 other patients; a differential for 1 other patient"
+    # The prompt shows names only: the words around them were copied as a diagnosis.
+    assert format_candidates(cands).splitlines() == ["- Osteosarcoma", "- Ewing's sarcoma", "- Osteomyelitis"]
+    assert format_candidates([]).startswith("(none")
 
 
 def test_same_diagnosis_ignores_case_order_and_punctuation_but_not_content():

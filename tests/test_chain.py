@@ -102,7 +102,7 @@ def test_diagnosis_stage_gets_a_fenced_candidate_list_from_the_references():
     state = ChainState(case=case, references=[ref])
     state.outputs["findings"] = FindingsOutput(findings=["Calcifications around both hips."])
     variables = stage_variables("diagnosis", state, 600)
-    assert variables["candidates"].startswith(f"1. {ref.gold.final_diagnosis}")
+    assert variables["candidates"].startswith(f"- {ref.gold.final_diagnosis}")
     messages = load_prompt_set({"diagnosis": "v3"})["diagnosis"].render(**variables)
     assert "OTHER patients" in messages[0][1] and variables["candidates"] in messages[1][1]
 
