@@ -24,7 +24,12 @@ AXES: dict[str, dict[str, str]] = {
     "laterality": {
         "left": "left",
         "right": "right",
+        "l": "left",
+        "r": "right",
+        "lt": "left",
+        "rt": "right",
         "bilateral": "bilateral",
+        "bilaterally": "bilateral",
         "unilateral": "unilateral",
     },
     "acuity": {
@@ -49,13 +54,24 @@ AXES: dict[str, dict[str, str]] = {
     "focality": {"focal": "focal", "diffuse": "diffuse", "multifocal": "multifocal"},
     "stability": {"stable": "stable", "unstable": "unstable"},
     "completeness": {"complete": "complete", "incomplete": "incomplete", "partial": "incomplete"},
+    "differentiation": {
+        "well": "well",
+        "moderately": "moderately",
+        "poorly": "poorly",
+        "undifferentiated": "undifferentiated",
+    },
+    "grade": {"low": "low", "high": "high", "intermediate": "intermediate"},
+    "maturity": {"mature": "mature", "immature": "immature"},
 }
 #: Axes whose value a candidate may leave out and still name the same diagnosis.
-MINOR_AXES = frozenset({"laterality", "acuity", "severity", "focality"})
+MINOR_AXES = frozenset({"laterality", "acuity", "severity", "focality", "differentiation"})
+#: Values a text may leave unsaid because they are the default ("adrenal adenoma" is benign,
+#: "epidermoid cyst" primary, "bronchial atresia" congenital).
+DEFAULT_VALUES = frozenset({"primary", "benign", "typical", "congenital", "acquired", "classic", "classical"})
 #: Every axis token: the words that only qualify a diagnosis.
 QUALIFIER_WORDS = frozenset(t for values in AXES.values() for t in values)
 
-_NEGATING = ("non", "un", "in", "an", "a")
+_NEGATING = ("non", "un", "in", "im", "ir", "il", "an", "a")
 _CONTRASTING = (
     "intra",
     "extra",
@@ -98,6 +114,9 @@ class Conflict:
         return f"{self.axis} differs: '{self.candidate}' vs '{self.gold}'"
 
 
+_SIDE_FILLER = frozenset({"sided", "side", "sidedness"})
+
+
 def axis_values(tokens: list[str]) -> dict[str, set[str]]:
     """axis -> the values the tokens state (only axes with a value)."""
     out: dict[str, set[str]] = {}
@@ -105,6 +124,19 @@ def axis_values(tokens: list[str]) -> dict[str, set[str]]:
         for axis, values in AXES.items():
             if tok in values:
                 out.setdefault(axis, set()).add(values[tok])
+    return out
+
+
+def sides(tokens: list[str]) -> dict[str, set[str]]:
+    """Word -> the sides given to it: "right aortic arch with aberrant left subclavian artery"
+    -> {"aortic": {"right"}, "subclavian": {"left"}} (the word after each side word)."""
+    lat = AXES["laterality"]
+    out: dict[str, set[str]] = {}
+    for i, tok in enumerate(tokens):
+        if tok in lat:
+            nxt = next((t for t in tokens[i + 1 :] if t not in _SIDE_FILLER and t not in lat), None)
+            if nxt is not None:
+                out.setdefault(nxt, set()).add(lat[tok])
     return out
 
 
@@ -119,9 +151,15 @@ def numerals(tokens: list[str]) -> set[str]:
             if tok == "x" and i + 1 < len(tokens) and tokens[i + 1] in {"linked", "ray"}:
                 continue
             out.add(str(_ROMAN[tok]))
-        elif re.fullmatch(r"[a-z]{1,2}\d{1,2}[a-z]?", tok):
+        elif re.fullmatch(r"[a-z]{1,3}\d{1,2}[a-z]?", tok):
             out.add(tok)
+        elif re.fullmatch(r"(i{1,3}|iv|v|vi{1,3})[abc]", tok) and prev in _NUMERAL_CONTEXT:
+            out.add(f"{_ROMAN[tok[:-1]]}{tok[-1]}")  # stage IIIB -> 3b
     return out
+
+
+#: Words whose prefix says nothing about the diagnosis ("botryoid subtype" = "botryoid type").
+_NEUTRAL = frozenset({"type", "subtype", "types", "subtypes", "group", "subgroup", "set", "subset"})
 
 
 def _split_prefix(tok: str) -> tuple[str, str]:
@@ -133,8 +171,8 @@ def _split_prefix(tok: str) -> tuple[str, str]:
 
 def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
     """A word of one text that is a contrast-prefixed form of a word of the other."""
-    only_a = [t for t in a if t not in b]
-    only_b = [t for t in b if t not in a]
+    only_a = [t for t in a if t not in b and t not in _NEUTRAL]
+    only_b = [t for t in b if t not in a and t not in _NEUTRAL]
     for x in only_a:
         px, sx = _split_prefix(x)
         for y in only_b:
@@ -155,8 +193,13 @@ def conflict(candidate: list[str], gold: list[str]) -> Conflict | None:
     for axis in AXES:
         if axis in ca and axis in ga and not (ca[axis] & ga[axis]):
             return Conflict(axis, "/".join(sorted(ca[axis])), "/".join(sorted(ga[axis])))
+    cs, gs = sides(candidate), sides(gold)
+    for word in cs.keys() & gs.keys():
+        if cs[word] != gs[word]:
+            side_c, side_g = "/".join(sorted(cs[word])), "/".join(sorted(gs[word]))
+            return Conflict("laterality", f"{side_c} {word}", f"{side_g} {word}")
     cn, gn = numerals(candidate), numerals(gold)
-    if cn and gn and cn != gn:
+    if cn and gn and not (cn & gn):
         return Conflict("numeral", "/".join(sorted(cn)), "/".join(sorted(gn)))
     return prefix_conflict(candidate, gold)
 
