@@ -51,7 +51,15 @@ AXES: dict[str, dict[str, str]] = {
     "severity": {"mild": "mild", "moderate": "moderate", "severe": "severe"},
     "displacement": {"displaced": "displaced", "nondisplaced": "nondisplaced", "undisplaced": "nondisplaced"},
     "communication": {"communicating": "communicating", "noncommunicating": "noncommunicating"},
-    "focality": {"focal": "focal", "diffuse": "diffuse", "multifocal": "multifocal"},
+    "focality": {
+        "focal": "focal",
+        "localized": "focal",
+        "diffuse": "diffuse",
+        "widespread": "diffuse",
+        "extensive": "diffuse",
+        "generalized": "diffuse",
+        "multifocal": "multifocal",
+    },
     "stability": {"stable": "stable", "unstable": "unstable"},
     "completeness": {"complete": "complete", "incomplete": "incomplete", "partial": "incomplete"},
     "differentiation": {
@@ -162,27 +170,37 @@ def numerals(tokens: list[str]) -> set[str]:
 _NEUTRAL = frozenset({"type", "subtype", "types", "subtypes", "group", "subgroup", "set", "subset"})
 
 
-def _split_prefix(tok: str) -> tuple[str, str]:
+def _splits(tok: str) -> list[tuple[str, str]]:
+    """Every (prefix, stem) reading of a word, the bare word included; a stem's leading vowel is
+    dropped so that "mon-ostotic" and "poly-ostotic" share "stotic"."""
+    out = [("", tok)]
     for p in _PREFIXES:
         if tok.startswith(p) and len(tok) - len(p) >= 4:
-            return p, tok[len(p) :]
-    return "", tok
+            stem = tok[len(p) :]
+            out.append((p, stem[1:] if stem[0] in "aeiou" else stem))
+    return out
 
 
 def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
-    """A word of one text that is a contrast-prefixed form of a word of the other."""
+    """A word of one text that is a contrast-prefixed form of a word of the other: two different
+    prefixes on one stem ("intraaxial"/"extraaxial", "monostotic"/"polyostotic"), or a negating
+    prefix (non-, a-, un-, in-, ...) or sub- against the bare word ("atypical"/"typical")."""
     only_a = [t for t in a if t not in b and t not in _NEUTRAL]
     only_b = [t for t in b if t not in a and t not in _NEUTRAL]
     for x in only_a:
-        px, sx = _split_prefix(x)
         for y in only_b:
-            py, sy = _split_prefix(y)
-            if px != py and sx == sy and (px or py):
-                either = px or py
-                if (px and py) or either in _NEGATING or either == "sub":
-                    return Conflict("prefix", x, y)
-            # "atypical" vs "typical": the stem of one is the other word itself
-            if px in _NEGATING and sx == y or py in _NEGATING and sy == x:
+            for px, sx in _splits(x):
+                for py, sy in _splits(y):
+                    if px == py or sx != sy or not (px or py):
+                        continue
+                    either = px or py
+                    if px and py:
+                        return Conflict("prefix", x, y)
+                    if either in _NEGATING or either == "sub":
+                        return Conflict("negation" if either in _NEGATING else "prefix", x, y)
+            if any(p in _NEGATING and s == y for p, s in _splits(x)[1:]) or any(
+                p in _NEGATING and s == x for p, s in _splits(y)[1:]
+            ):
                 return Conflict("negation", x, y)
     return None
 

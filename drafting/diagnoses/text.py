@@ -37,8 +37,9 @@ WEAK = words(
     confirmed confirmation proven path pathology biopsy histology histologically radiologic
     radiographic radiographically clinical clinically imaging appearance preferred name syn
     associated underlying resulting causing caused related evidence diagnosed who classification
-    angiographically angiographic arthroscopically arthroscopic surgically histopathologically
-    pathologically radiologically sonographically differentiated"""
+    complicated complicating accompanied angiographically angiographic arthroscopically
+    arthroscopic surgically histopathologically pathologically radiologically sonographically
+    differentiated"""
 )
 
 #: Prefixes that are joined to the next word when written apart ("non-small", "intra axial").
@@ -89,6 +90,8 @@ _SPELLING = {
 _SPELLING_RE = re.compile("|".join(sorted(_SPELLING, key=len, reverse=True)))
 _VOWEL = re.compile(r"[aeiouy]")
 _JOIN = re.compile(r"\b(?:(non)[\s-]+|(" + "|".join(JOINED_PREFIXES) + r")-)(?=[a-z])")
+#: "... with (chronic inflammatory) changes": findings appended to a diagnosis, not part of it.
+_CHANGES = re.compile(r"(?:,|\bwith|\band|\baccompanied by|\bplus)\s+(?:[a-z-]+\s+){0,3}changes?\b")
 _INVARIANT_S = ("ss", "us", "is", "os", "ys", "as", "ics")
 
 
@@ -137,6 +140,7 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"(\w)'s\b", r"\1", text)  # Wilms's, Paget's
     text = re.sub(r"(\w)s'", r"\1s", text)  # Wilms' -> Wilms
     text = re.sub(r"\bsecondary to\b", "due to", text)  # a cause, not a metastasis
+    text = _CHANGES.sub(" ", text)
     text = _JOIN.sub(lambda m: m.group(1) or m.group(2), text)
     words = re.findall(r"[a-z0-9]+", text)
     return [singular(w) for w in words if w not in STOPWORDS]
