@@ -52,6 +52,8 @@ GENERIC = words(
 #: Generic words broader than any named neoplasm ("renal mass" for "renal cell carcinoma").
 _GENERIC_NEOPLASM = frozenset({"mass", "lesion", "tumor", "neoplasm", "growth", "malignancy", "nodule"})
 _NEOPLASM_ENDINGS = ("oma", "om", "tumor", "neoplasm", "carcinoma", "carcinom", "sarcom", "blastom")
+#: More added words than this and a "more specific" candidate is a description, not a diagnosis.
+MAX_ADDED_WORDS = 4
 #: Words that only introduce a numeral; the numeral itself is compared.
 _NUMBERING = frozenset({"type", "grade", "stage", "class", "subtype", "variant", "form", "level"})
 #: Anatomical adjectives and their nouns, so "renal mass" reads like "kidney mass". The ontology
@@ -323,6 +325,19 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
                 verdict="partial",
                 rule="generic_gold",
                 reason="the gold names only a generic class; the specific form cannot be confirmed",
+            )
+        added = [u for u in extra_content if (u.ids or _neoplastic(u)) and not u.generic]
+        if added:
+            return DiagnosisVerdict(
+                verdict="partial",
+                rule="additional_diagnosis",
+                reason=f"names the gold diagnosis and another ('{_show(added)}')",
+            )
+        if sum(len(u.words) for u in extra_content) > MAX_ADDED_WORDS:
+            return DiagnosisVerdict(
+                verdict="partial",
+                rule="unverifiable_detail",
+                reason=f"names the gold diagnosis with much added detail ('{_show(extra_content)}')",
             )
         if extra_content or specialised:
             return DiagnosisVerdict(

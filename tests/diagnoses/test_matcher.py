@@ -180,3 +180,10 @@ def test_more_specific_candidate_names_the_gold():
 def test_blank_is_different():
     assert verdict("", "Pneumothorax") == ("different", "empty")
     assert verdict("Pneumothorax", "  ") == ("different", "empty")
+
+
+def test_a_hedge_naming_another_diagnosis_is_not_a_hit():
+    assert verdict("Wilms tumor and neuroblastoma", "Wilms tumor") == ("partial", "additional_diagnosis")
+    got = verdict("Abnormal left ventricular dilatation with noncompacted myocardium in the inferior wall",
+                  "Left ventricular noncompaction")
+    assert got == ("partial", "unverifiable_detail")
