@@ -86,6 +86,9 @@ class DiagnosisVerdict(BaseModel):
 
 def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     a_toks, g_toks = tokens(cand), tokens(gold)
+    if _only_qualifiers(a_toks) or _only_qualifiers(g_toks):
+        # '{"primary"', "acute", "left": qualifiers of nothing
+        return DiagnosisVerdict(verdict="different", rule="empty", reason="no diagnosis words to compare")
     clash = q.conflict(a_toks, g_toks)
     if clash:
         return DiagnosisVerdict(verdict="different", rule=f"conflict:{clash.axis}", reason=clash.reason())
@@ -174,6 +177,10 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
         rule="less_specific",
         reason=f"correct but less specific or incomplete: lacks '{show(missing_content)}'",
     )
+
+
+def _only_qualifiers(toks: list[str]) -> bool:
+    return all(t in q.QUALIFIER_WORDS or t in WEAK or t.isdigit() for t in toks)
 
 
 def _aliases(text: str, terms: Terminology) -> list[str]:

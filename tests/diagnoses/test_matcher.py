@@ -187,3 +187,8 @@ def test_a_hedge_naming_another_diagnosis_is_not_a_hit():
     got = verdict("Abnormal left ventricular dilatation with noncompacted myocardium in the inferior wall",
                   "Left ventricular noncompaction")
     assert got == ("partial", "unverifiable_detail")
+
+
+@pytest.mark.parametrize("junk", ['{ "primary"', "Acute", "Left, bilateral", "Diagnosis: 2"])
+def test_qualifiers_of_nothing_are_not_a_diagnosis(junk):
+    assert verdict(junk, "Small bowel lymphoma - diffuse large B cell") == ("different", "empty")
