@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -228,10 +228,8 @@ def check_prompt_versions(suite: Suite, *, path: str | Path | None = None) -> No
     """Raise ConfigError naming ``drafter.prompts.<stage>`` when a prompt version does not exist."""
     if not suite.drafter.prompts:
         return
-    try:
-        from drafting.prompts import load_prompt
-    except ImportError:  # pragma: no cover - the prompt registry is optional for validation
-        return
+    from drafting.prompts import load_prompt
+
     for stage, version in suite.drafter.prompts.items():
         try:
             load_prompt(stage, version)
@@ -269,7 +267,7 @@ def apply_overrides(
             raise ConfigError(
                 f"unknown fixture mode '{fixtures}' (live, record, replay, auto)", field="--fixtures"
             )
-        s.fixtures.mode = fixtures  # type: ignore[assignment]
+        s.fixtures.mode = cast(FixtureMode, fixtures)
     if cases is not None:
         p = str(Path(cases).expanduser().resolve())
         if p.endswith(".jsonl") and s.cases.importer:

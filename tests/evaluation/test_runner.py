@@ -237,3 +237,33 @@ def test_cli_rejects_unknown_prompt_version(suite_file: Path, capsys: pytest.Cap
 
     assert cli(["eval", "run", str(suite_file), "--prompt", "findings=v999", "--quiet"]) == 1
     assert "v999" in capsys.readouterr().err
+
+
+def test_cli_run_exits_1_when_the_suite_thresholds_or_gate_break(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from drafting.cli import run as cli
+
+    cases_dir = tmp_path / "cases"
+    make_cases(cases_dir, n=4)
+    monkeypatch.setenv("DRAFTING_EVAL_DRAFT_FN", "tests.evaluation.harness_support:slow_draft")
+    metrics = ["structure.sections_present", "cost.tokens"]
+
+    def run(suite: Path, *flags: str) -> int:
+        return cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet", *flags])
+
+    fine = write_suite(tmp_path / "fine.yaml", cases_dir, metrics=metrics,
+                       thresholds={"cost.tokens": 1000})
+    assert run(fine) == 0
+    costly = write_suite(tmp_path / "costly.yaml", cases_dir, metrics=metrics,
+                         thresholds={"cost.tokens": 10})
+    capsys.readouterr()
+    assert run(costly) == 1
+    out, err = capsys.readouterr()
+    assert "gate: cost.tokens: mean 120.000 (threshold: at most 10.000)" in err
+    assert Path(out.strip().splitlines()[-1]).is_dir()  # the run directory is still printed last
+    assert run(costly, "--report-only") == 0
+    monkeypatch.setenv("FAKE_DRAFT_FAIL", "case-01")
+    capsys.readouterr()
+    assert run(fine) == 1
+    assert "gate: failed cases: 1 of 4 cases failed" in capsys.readouterr().err
