@@ -29,7 +29,7 @@ from drafting.errors import ConfigError, InputError
 from drafting.evaluation import rundir
 from drafting.evaluation.case_rows import draft_case, load_error_row
 from drafting.evaluation.metrics import Metric
-from drafting.evaluation.records import CaseRow, RunConfig
+from drafting.evaluation.records import CaseRow, RunConfig, RunNote
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.scoring import ScoringWorker
 from drafting.evaluation.setup import DRAFT_FN_ENV, DraftFn, RunSetup, prepare_run
@@ -152,13 +152,16 @@ async def arun_suite(
     return finish_run(run_dir, cases={c.id: c for c in loaded})
 
 
-def finish_run(run_dir: Path, *, cases: dict[str, Case] | None = None) -> Run:
+def finish_run(
+    run_dir: Path, *, cases: dict[str, Case] | None = None, notes: Sequence[RunNote] = ()
+) -> Run:
     """Write summary.json, report.html and fixtures_used.txt from results.jsonl; load the run.
 
     Args:
         run_dir: The run directory.
         cases: The suite's cases by id, for the report's input and gold columns (default:
             loaded again from the suite's case source).
+        notes: Run-level notes for summary.json and report.html (e.g. a contamination report).
     """
     from drafting.evaluation.report_html import write_report
     from drafting.evaluation.stats import summarise_rows
@@ -170,6 +173,7 @@ def finish_run(run_dir: Path, *, cases: dict[str, Case] | None = None) -> Run:
     if run.config is not None:
         summary.config_hash = run.config.config_hash
         summary.thresholds = dict(run.config.suite.thresholds)
+    summary.notes = list(notes)
     rundir.write_record(run_dir / rundir.SUMMARY, summary)
     keys = sorted({key for row in run.results for key in row.fixture_keys})
     if keys:

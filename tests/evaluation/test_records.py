@@ -117,3 +117,14 @@ def test_the_draft_is_serialised_once_as_the_model(tmp_path: Path) -> None:
     row = Row(case_id=case.id, status="ok", draft=make_draft(case))
     back = Row.model_validate_json(row.model_dump_json())
     assert back.draft == row.draft
+
+
+def test_finish_run_writes_notes_to_summary_and_report(tmp_path: Path) -> None:
+    from drafting.evaluation.runner import finish_run
+
+    run_dir = _run(tmp_path)
+    note = RunNote(kind="contamination", message="MPX2046 is MPX2531 under another id")
+    run = finish_run(run_dir, cases={}, notes=[note])
+    assert json.loads((run_dir / "summary.json").read_text())["notes"][0]["kind"] == "contamination"
+    assert run.summary is not None and run.summary.notes == [note]
+    assert "MPX2046 is MPX2531 under another id" in (run_dir / "report.html").read_text()
