@@ -126,7 +126,7 @@ class JudgeDiagnosisEquivalence(Metric):
         )
         return llm.bind(**structured_output_kwargs(self.endpoint, JudgeDiagnosisReply))
 
-    async def ascore(self, draft: Draft, gold: Case) -> MetricResult:
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
         target = gold.gold.final_diagnosis.strip()
         if not target:
             return self.not_applicable("the gold case has no final diagnosis")
@@ -156,11 +156,6 @@ class JudgeDiagnosisEquivalence(Metric):
             matcher_rule=matcher.rule,
             agrees=reply.verdict == matcher.verdict,
         )
-
-    def score(self, draft: Draft, gold: Case) -> MetricResult:
-        from drafting.evaluation.metrics._embedding import _run
-
-        return _run(self.ascore(draft, gold))
 
 
 def agreement(results: Iterable[MetricResult | dict[str, Any]]) -> dict[str, Any]:

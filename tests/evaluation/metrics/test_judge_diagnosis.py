@@ -9,6 +9,7 @@ import pytest
 from drafting.errors import ConfigError
 from drafting.evaluation.metrics import build_metrics
 from drafting.evaluation.metrics.judge_diagnosis import agreement, load_judge_prompt
+from drafting.evaluation.scoring import score_draft
 from drafting.llm.config import resolve_endpoint
 from tests.evaluation.metrics.factories import draft_of, knee_case
 from tests.llm.fake_server import FakeOpenAIServer, Reply, chat_completion
@@ -38,6 +39,11 @@ def judge(ep):
     return metric
 
 
+def run(metric, draft, case):
+    """One result through the harness's scoring path (the metric's score is async)."""
+    return score_draft(draft, case, [metric])[0]
+
+
 def generic_draft(case):
     return draft_of(case.gold.model_copy(update={"final_diagnosis": "Patellar fracture"}))
 
@@ -45,7 +51,7 @@ def generic_draft(case):
 def test_verdict_rubric_prompt_and_schema(server, tmp_path):
     case = knee_case()
     server.script(Reply(200, chat_completion(json.dumps({"verdict": "partial", "reason": "No side given."}))))
-    r = judge(endpoint(server, tmp_path)).score(generic_draft(case), case)
+    r = run(judge(endpoint(server, tmp_path)), generic_draft(case), case)
     assert (r.status, r.value) == ("scored", 0.0)
     assert r.details["verdict"] == "partial" and r.details["judge_reason"] == "No side given."
     assert r.details["matcher_verdict"] == "partial" and r.details["agrees"] is True
@@ -63,7 +69,7 @@ def test_verdict_rubric_prompt_and_schema(server, tmp_path):
 def test_same_is_the_only_hit(server, tmp_path):
     case = knee_case()
     server.script(Reply(200, chat_completion('{"verdict": "same", "reason": "Identical."}')))
-    r = judge(endpoint(server, tmp_path)).score(draft_of(case.gold), case)
+    r = run(judge(endpoint(server, tmp_path)), draft_of(case.gold), case)
     assert (r.value, r.details["agrees"]) == (1.0, True)
 
 
@@ -71,7 +77,7 @@ def test_same_is_the_only_hit(server, tmp_path):
 def test_a_reply_that_does_not_parse_is_unscored_never_zero(server, tmp_path, content):
     case = knee_case()
     server.script(Reply(200, chat_completion(content)))
-    r = judge(endpoint(server, tmp_path)).score(draft_of(case.gold), case)
+    r = run(judge(endpoint(server, tmp_path)), draft_of(case.gold), case)
     assert (r.status, r.value) == ("unscored", None)
     assert r.details["raw_reply"] == content
 
@@ -79,7 +85,7 @@ def test_a_reply_that_does_not_parse_is_unscored_never_zero(server, tmp_path, co
 def test_an_endpoint_failure_is_unscored(server, tmp_path):
     case = knee_case()
     server.script(*[Reply(400, {"error": {"message": "bad request", "type": "invalid"}})] * 3)
-    r = judge(endpoint(server, tmp_path)).score(draft_of(case.gold), case)
+    r = run(judge(endpoint(server, tmp_path)), draft_of(case.gold), case)
     assert r.status == "unscored" and "no usable verdict" in r.reason
 
 
@@ -87,7 +93,7 @@ def test_recorded_then_replayed_without_the_server(tmp_path):
     case = knee_case()
     with FakeOpenAIServer() as s:
         s.script(Reply(200, chat_completion('{"verdict": "different", "reason": "Wrong bone."}')))
-        recorded = judge(endpoint(s, tmp_path, "record")).score(generic_draft(case), case)
+        recorded = run(judge(endpoint(s, tmp_path, "record")), generic_draft(case), case)
         url = s.base_url
     replayer = resolve_endpoint(
         backend="openai",
@@ -97,7 +103,7 @@ def test_recorded_then_replayed_without_the_server(tmp_path):
         fixtures="replay",
         fixtures_dir=tmp_path / "fixtures",
     )
-    replayed = judge(replayer).score(generic_draft(case), case)
+    replayed = run(judge(replayer), generic_draft(case), case)
     assert recorded.details["verdict"] == replayed.details["verdict"] == "different"
     assert replayed.details["agrees"] is False  # the matcher says partial
 
@@ -144,7 +150,7 @@ def test_live_embedded_model_gives_a_schema_valid_verdict(tmp_path):
     # a 135M model's judgement itself is not asserted. Recorded to tmp_path, never committed.
     case = knee_case()
     ep = resolve_endpoint(fixtures="record", fixtures_dir=tmp_path / "fixtures")
-    r = judge(ep).score(generic_draft(case), case)
+    r = run(judge(ep), generic_draft(case), case)
     assert r.status == "scored", r.reason
     assert r.details["verdict"] in {"same", "partial", "different"}
     assert r.details["matcher_verdict"] == "partial"
