@@ -85,12 +85,12 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
 
 def _truncated(exc: BaseException) -> ReplyParseError:
     """`truncation_error` for the SDK's ``parse`` path, which raises instead of replying."""
-    from drafting.llm.fixtures import _context
+    from drafting.llm.fixtures.context import current_call
 
     raw = ""
     with contextlib.suppress(AttributeError, IndexError):
         raw = exc.completion.choices[0].message.content or ""  # type: ignore[attr-defined]
-    return truncation_error(raw, _context.get()[0])
+    return truncation_error(raw, current_call()[0])
 
 
 class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_errors(ep):`
