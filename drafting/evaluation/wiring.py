@@ -74,7 +74,7 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
 
     The endpoint, reference store and retriever are built once here and shared by every case.
     """
-    from drafting.api import adraft_report  # type: ignore[import-not-found]
+    from drafting.api import adraft_report
     from drafting.cases import ReferenceStore
 
     endpoint = build_endpoint(s)
@@ -88,7 +88,7 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
         if not corpus:
             raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
         store = ReferenceStore(corpus)
-        from drafting.retrieval import Retriever  # type: ignore[import-not-found]
+        from drafting.retrieval import Retriever
 
         retriever = Retriever.from_store(store, mode=d.retrieval_mode)
     prompts = dict(d.prompts) or None

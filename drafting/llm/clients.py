@@ -68,8 +68,8 @@ def _ssl_context() -> ssl.SSLContext:
     """One verified SSL context per process.
 
     httpx builds a new context for every transport, and loading the CA bundle costs ~30 ms of
-    blocking CPU; the chain builds a client per stage per case, so under concurrency that alone
-    stalled the event loop for seconds.
+    blocking CPU; every client has a sync and an async stack and the async one a network transport
+    per event loop, so building contexts per transport stalled the event loop under concurrency.
     """
     import httpx
 

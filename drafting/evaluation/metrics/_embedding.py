@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ragas.metrics.collections import SemanticSimilarity
+
+T = TypeVar("T")
+
 
 @lru_cache(maxsize=1)
-def ragas_semantic_similarity():  # noqa: ANN201 - a ragas metric; kept untyped to import lazily
+def ragas_semantic_similarity() -> SemanticSimilarity:
     """A ragas `SemanticSimilarity` on the bundled MiniLM weights, built once per process."""
     import os
 
@@ -33,7 +38,7 @@ def ragas_semantic_similarity():  # noqa: ANN201 - a ragas metric; kept untyped 
     return SemanticSimilarity(embeddings=embeddings)
 
 
-def _run(coro):  # noqa: ANN001, ANN202
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code, also when called inside a running event loop."""
     try:
         asyncio.get_running_loop()

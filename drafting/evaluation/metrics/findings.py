@@ -4,12 +4,15 @@ support by the case input (a hallucination proxy that needs no gold)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drafting.evaluation.metrics import _text
 from drafting.evaluation.metrics._embedding import EmbeddingSimilarityMetric, _run
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ragas.metrics.collections.base import BaseMetric
 
 
 def _gold_and_draft_findings(metric: Metric, draft: Draft, gold: Case) -> tuple[str, str] | MetricResult:
@@ -24,7 +27,7 @@ class _RagasTextMetric(Metric):
 
     section = "findings"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> BaseMetric:
         raise NotImplementedError  # pragma: no cover
 
     def score(self, draft: Draft, gold: Case) -> MetricResult:
@@ -43,7 +46,7 @@ class FindingsRougeL(_RagasTextMetric):
 
     name = "findings.rouge_l"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> BaseMetric:
         from ragas.metrics.collections import RougeScore
 
         return RougeScore(rouge_type="rougeL", mode="fmeasure")
@@ -54,7 +57,7 @@ class FindingsBleu(_RagasTextMetric):
 
     name = "findings.bleu"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> BaseMetric:
         from ragas.metrics.collections import BleuScore
 
         return BleuScore()
