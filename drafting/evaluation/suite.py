@@ -243,7 +243,7 @@ def apply_overrides(
             raise ConfigError(
                 f"unknown fixture mode '{fixtures}' (live, record, replay, auto)", field="--fixtures"
             )
-        s.fixtures.mode = fixtures  # type: ignore[assignment]
+        s.fixtures.mode = fixtures  # type: ignore[assignment]  # a str checked against the Literal above
     if cases is not None:
         p = str(Path(cases).expanduser().resolve())
         if p.endswith(".jsonl") and s.cases.importer:

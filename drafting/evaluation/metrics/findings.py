@@ -176,6 +176,7 @@ class FindingsSupport(Metric):
     @staticmethod
     def _side_conflicts(side: str, matched: set[str], index: _InputIndex) -> list[str]:
         """Empty when input sentences compatible with ``side`` cover the statement best."""
+        best_sides: frozenset[str]
         best_any, best_ok, best_sides = 0, 0, frozenset()
         for sent, terms in zip(index.sentences, index.sentence_terms, strict=True):
             cover = len(matched & terms)
