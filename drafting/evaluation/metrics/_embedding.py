@@ -2,28 +2,23 @@
 path that embeds every text of many pairs in one `drafting.embeddings.embed` call.
 
 Both use the same MiniLM weights and cosine similarity, so they agree to float precision; the
-batched path is what `score_many` uses, the ragas path what `score` uses.
+batched path is what `score_many` uses (the scorer's path), the ragas path what `score` (async)
+uses.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ragas.metrics.collections import SemanticSimilarity
-
-T = TypeVar("T")
-
 
 @lru_cache(maxsize=1)
-def ragas_semantic_similarity() -> SemanticSimilarity:
+def ragas_semantic_similarity() -> Any:
     """A ragas `SemanticSimilarity` on the bundled MiniLM weights, built once per process."""
     import os
 
@@ -38,21 +33,9 @@ def ragas_semantic_similarity() -> SemanticSimilarity:
     return SemanticSimilarity(embeddings=embeddings)
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code, also when called inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def ragas_similarity(reference: str, response: str) -> float:
+async def ragas_similarity(reference: str, response: str) -> float:
     """Cosine similarity of two texts through ragas SemanticSimilarity."""
-    result = _run(ragas_semantic_similarity().ascore(reference=reference, response=response))
+    result = await ragas_semantic_similarity().ascore(reference=reference, response=response)
     return float(result.value)
 
 
@@ -113,11 +96,11 @@ class EmbeddingSimilarityMetric(Metric):
             return self.result(0.0, "the draft's section is empty")
         return reference, response
 
-    def score(self, draft: Draft, gold: Case) -> MetricResult:
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
         got = self._prepare(draft, gold)
         if isinstance(got, MetricResult):
             return got
-        return self._finish(ragas_similarity(*got))
+        return self._finish(await ragas_similarity(*got))
 
     def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
         got = self._prepare(draft, gold)
