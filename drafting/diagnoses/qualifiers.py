@@ -105,9 +105,9 @@ _CONTRASTING = (
     "pseudo",
 )
 _PREFIXES = sorted(_NEGATING + _CONTRASTING, key=len, reverse=True)
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 #: Words after which a numeral names a subtype (so "type ii" and "ii" read the same).
-_NUMERAL_CONTEXT = words("type grade stage class chiari level cn nerve")
+NUMERAL_CONTEXT = words("type grade stage class chiari level cn nerve")
 
 
 @dataclass(frozen=True)
@@ -155,14 +155,14 @@ def numerals(tokens: list[str]) -> set[str]:
         prev = tokens[i - 1] if i else ""
         if tok.isdigit():
             out.add(str(int(tok)))
-        elif tok in _ROMAN and (tok not in {"i", "v", "x"} or prev in _NUMERAL_CONTEXT):
+        elif tok in ROMAN and (tok not in {"i", "v", "x"} or prev in NUMERAL_CONTEXT):
             if tok == "x" and i + 1 < len(tokens) and tokens[i + 1] in {"linked", "ray"}:
                 continue
-            out.add(str(_ROMAN[tok]))
+            out.add(str(ROMAN[tok]))
         elif re.fullmatch(r"[a-z]{1,3}\d{1,2}[a-z]?", tok):
             out.add(tok)
-        elif re.fullmatch(r"(i{1,3}|iv|v|vi{1,3})[abc]", tok) and prev in _NUMERAL_CONTEXT:
-            out.add(f"{_ROMAN[tok[:-1]]}{tok[-1]}")  # stage IIIB -> 3b
+        elif re.fullmatch(r"(i{1,3}|iv|v|vi{1,3})[abc]", tok) and prev in NUMERAL_CONTEXT:
+            out.add(f"{ROMAN[tok[:-1]]}{tok[-1]}")  # stage IIIB -> 3b
     return out
 
 

@@ -98,11 +98,11 @@ def canonical(toks: list[str]) -> list[str]:
         prev = toks[i - 1] if i else ""
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
         if (
-            tok in q._ROMAN
-            and (tok not in {"i", "v", "x"} or prev in q._NUMERAL_CONTEXT)
+            tok in q.ROMAN
+            and (tok not in {"i", "v", "x"} or prev in q.NUMERAL_CONTEXT)
             and not (tok == "x" and nxt in {"linked", "ray"})
         ):
-            tok = str(q._ROMAN[tok])
+            tok = str(q.ROMAN[tok])
         out.append(tok)
     return out
 
