@@ -11,7 +11,7 @@ import typer
 from drafting.cli._common import err_console
 
 if TYPE_CHECKING:  # pragma: no cover
-    from drafting.schema import Draft
+    from drafting.schema import Draft, StageRecord
 
 
 class OutputFormat(StrEnum):
@@ -70,8 +70,8 @@ def draft(
         backend=backend, model=model, base_url=base_url, fixtures=fixtures, fixtures_dir=fixtures_dir
     )
 
-    def progress(stage: str, event: str, record) -> None:  # noqa: ANN001 - a StageRecord
-        if event == "start":
+    def progress(stage: str, event: str, record: StageRecord | None) -> None:
+        if event == "start" or record is None:  # "done" always carries the stage's record
             err_console.print(f"[dim]drafting {stage}…[/dim]")
         else:
             tokens = record.prompt_tokens + record.completion_tokens

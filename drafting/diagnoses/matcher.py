@@ -1,92 +1,65 @@
 """Do two diagnosis texts name the same diagnosis? Three verdicts, each with the rule that decided.
 
-`match_diagnosis(candidate, gold)` tries these steps in order; the first that decides wins:
+`match_diagnosis(candidate, gold)` compares the main clause of each text (a gold's commentary
+after its first sentence is ignored); the first step that decides wins:
 
-1. ``empty``: either text is blank -> different.
-2. ``exact``: the same normalised words, in any order -> same.
-3. ``conflict:<axis>``: the texts disagree on a qualifier (laterality, a negating or contrasting
+1. ``empty``: either text has no diagnosis words -> different.
+2. ``conflict:<axis>``: the texts disagree on a qualifier (laterality, a negating or contrasting
    prefix, a numeral, acute/chronic, benign/malignant, ...; see `drafting.diagnoses.qualifiers`)
-   -> different. Nothing later can override a conflict.
-4. ``terminology`` / ``hierarchy`` / ``words``: each text is read into *units*: the longest
-   spans that name a Human Disease Ontology term (label, exact synonym or acronym: "RCC",
-   "Wilms tumor", "plasma cell myeloma") become concepts, other words stay words. Then:
+   -> different. Nothing later overrides a conflict.
+3. ``exact`` / ``abbreviation``: the same words after normalisation, an abbreviation expanded
+   when the other text spells it out (see `drafting.diagnoses.abbreviations`) -> same.
+4. Units (see `drafting.diagnoses.units`: Human Disease Ontology terms, or words):
 
-   * every gold unit has an equal (or more specific) candidate unit, and no candidate unit is
-     unrelated to the gold -> same (``terminology`` when a concept decided it);
-   * the candidate covers only part of the gold, or names an ancestor of it -> partial
+   * every gold unit has an equal candidate unit -> same (``terminology`` when a synonym
+     decided it, else ``words``); the candidate may leave out minor qualifiers (side, acuity,
+     severity, extent) and default ones (primary, benign, typical);
+   * the candidate narrows the gold -> same (``more_specific``), unless the gold is only a
+     generic class (``generic_gold``), the candidate adds another diagnosis
+     (``additional_diagnosis``) or more than a few words of description (``unverifiable_detail``):
+     partial;
+   * the candidate covers part of the gold or names an ancestor of it -> partial
      (``less_specific``, ``generic_parent``): "Dermatomyositis" for "Dermatomyositis with
      calcinosis", "Carcinoma" for "Choroid plexus carcinoma";
-   * a gold that is itself only a generic term ("Carcinoma") is at most partial for a specific
-     candidate (``generic_gold``);
-   * both texts carry units the other lacks -> different (``different_core``: a sibling or an
-     unrelated diagnosis).
+   * both texts carry units the other lacks, or the candidate narrows the gold one way while the
+     gold narrows it another -> different (``different_core``, ``different_subtype``).
 
-Words the gold adds that only qualify on a minor axis (laterality, acuity, severity) may be left
-out by the candidate. Spelling variants (rapidfuzz ratio >= 88 on words of 5+ letters) count as
-the same word. Everything is deterministic and fast; embeddings are not used here.
+5. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
+   (nephroblastoma)", "OPLL - Ossification of ...") is also tried on its own.
+
+Spelling variants (rapidfuzz ratio >= 88 on words of 5+ letters) count as the same word.
+Deterministic and about a millisecond a pair; embeddings are not used here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from drafting.diagnoses import qualifiers as q
+from drafting.diagnoses.abbreviations import expand, spells
 from drafting.diagnoses.terminology import Terminology, load
-from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens, words
+from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens
+from drafting.diagnoses.units import (
+    MAX_ADDED_WORDS,
+    absorb,
+    broader,
+    canonical,
+    concepts,
+    equal,
+    form,
+    merge_compounds,
+    narrows,
+    neoplastic,
+    read_units,
+    show,
+    via_synonym,
+)
 
 Verdict = Literal["same", "partial", "different"]
 _RANK = {"same": 2, "partial": 1, "different": 0}
-
-#: Head words that name a class of diagnoses, not a diagnosis a radiologist would sign.
-GENERIC = words(
-    """carcinoma cancer tumor neoplasm neoplasia mass lesion fracture cyst infection malignancy
-    sarcoma lymphoma hemorrhage bleed infarct infarction malformation anomaly inflammation
-    abnormality metastasis dysplasia hematoma injury trauma nodule collection effusion process
-    pathology growth"""
-)
-#: Words that only introduce a numeral; the numeral itself is compared.
-_NUMBERING = frozenset({"type", "grade", "stage", "class", "subtype", "variant", "form", "level"})
-#: Anatomical adjectives and their nouns, so "renal mass" reads like "kidney mass". The ontology
-#: has no anatomy; this short list is the exception to "terms come from the terminology".
-_ANATOMY = {
-    "renal": "kidney",
-    "hepatic": "liver",
-    "pulmonary": "lung",
-    "cerebral": "brain",
-    "cardiac": "heart",
-    "osseous": "bone",
-    "gastric": "stomach",
-    "intestinal": "bowel",
-    "vertebral": "vertebra",
-    "spinal": "spine",
-    "splenic": "spleen",
-    "pancreatic": "pancreas",
-    "ovarian": "ovary",
-    "testicular": "testis",
-    "uterine": "uterus",
-    "vesical": "bladder",
-    "cutaneous": "skin",
-    "dermal": "skin",
-    "mammary": "breast",
-    "ocular": "eye",
-    "orbital": "orbit",
-    "patellar": "patella",
-    "femoral": "femur",
-    "tibial": "tibia",
-    "humeral": "humerus",
-    "thyroidal": "thyroid",
-    "adrenal": "adrenal",
-    "colonic": "colon",
-    "rectal": "rectum",
-    "esophageal": "esophagus",
-    "duodenal": "duodenum",
-    "biliary": "bile",
-}
-_MINOR_WORDS = frozenset(t for axis in q.MINOR_AXES for t in q.AXES[axis])
 
 
 class DiagnosisVerdict(BaseModel):
@@ -111,119 +84,40 @@ class DiagnosisVerdict(BaseModel):
         return self.verdict == "same"
 
 
-@dataclass(frozen=True)
-class _Unit:
-    words: tuple[str, ...]
-    ids: frozenset[str] = frozenset()
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.words)
-
-    @property
-    def minor(self) -> bool:
-        return not self.ids and all(w in _MINOR_WORDS for w in self.words)
-
-    @property
-    def generic(self) -> bool:
-        return all(w in GENERIC or w in q.QUALIFIER_WORDS for w in self.words)
-
-
-def _canonical(toks: list[str]) -> list[str]:
-    """Tokens with numbering words dropped and roman numerals in context turned arabic."""
-    out: list[str] = []
-    for i, tok in enumerate(toks):
-        if tok in _NUMBERING:
-            continue
-        prev = toks[i - 1] if i else ""
-        nxt = toks[i + 1] if i + 1 < len(toks) else ""
-        if (
-            tok in q._ROMAN
-            and (tok not in {"i", "v", "x"} or prev in q._NUMERAL_CONTEXT)
-            and not (tok == "x" and nxt in {"linked", "ray"})
-        ):
-            tok = str(q._ROMAN[tok])
-        out.append(tok)
-    return out
-
-
-def _units(toks: list[str], terms: Terminology) -> list[_Unit]:
-    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words).
-
-    Words outside any name are read as their anatomical noun ("renal" -> "kidney")."""
-    words = [t for t in toks if t not in WEAK] or toks
-    units: list[_Unit] = []
-    i = 0
-    while i < len(words):
-        if words[i] in _MINOR_WORDS:
-            units.append(_Unit((words[i],)))
-            i += 1
-            continue
-        for n in range(min(8, len(words) - i), 0, -1):
-            span = words[i : i + n]
-            if any(w in _MINOR_WORDS for w in span[1:]):
-                continue
-            k = " ".join(span)
-            ids = terms.exact.get(k) or (terms.acronyms.get(k) if n == 1 else None)
-            if not ids and n > 1:
-                ids = terms.related.get(k)
-            if ids:
-                units.append(_Unit(tuple(span), frozenset(ids)))
-                i += n
-                break
-        else:
-            units.append(_Unit((_ANATOMY.get(words[i], words[i]),)))
-            i += 1
-    return units
-
-
-def _equal(u: _Unit, v: _Unit) -> bool:
-    return u.words == v.words or bool(u.ids & v.ids)
-
-
-def _broader(u: _Unit, v: _Unit, terms: Terminology) -> bool:
-    """u names a more general diagnosis than v."""
-    if u.ids and v.ids and any(x in terms.ancestors(y) for x in u.ids for y in v.ids):
-        return True
-    return set(u.words) < set(v.words)
-
-
-def _spelling(u: _Unit, v: _Unit) -> bool:
-    from rapidfuzz import fuzz
-
-    a, b = u.text, v.text
-    if min(len(a), len(b)) < 5 or q.prefix_conflict(list(u.words), list(v.words)):
-        return False
-    return fuzz.ratio(a, b) >= 88
-
-
 def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     a_toks, g_toks = tokens(cand), tokens(gold)
-    a_can, g_can = _canonical(a_toks), _canonical(g_toks)
-    strong_a = {t for t in a_can if t not in WEAK}
-    strong_g = {t for t in g_can if t not in WEAK}
-    if not strong_a or not strong_g:
+    if _only_qualifiers(a_toks) or _only_qualifiers(g_toks):
+        # '{"primary"', "acute", "left": qualifiers of nothing
         return DiagnosisVerdict(verdict="different", rule="empty", reason="no diagnosis words to compare")
-    if strong_a == strong_g:
-        return DiagnosisVerdict(verdict="same", rule="exact", reason="the same words after normalisation")
     clash = q.conflict(a_toks, g_toks)
     if clash:
         return DiagnosisVerdict(verdict="different", rule=f"conflict:{clash.axis}", reason=clash.reason())
+    a_toks, g_toks = merge_compounds(a_toks, g_toks), merge_compounds(g_toks, a_toks)
+    (a_toks, a_notes), (g_toks, g_notes) = (
+        expand(a_toks, cand, g_toks, terms),
+        expand(g_toks, gold, a_toks, terms),
+    )
+    notes = "; ".join(a_notes + g_notes)
+    via = f" ({notes})" if notes else ""
+    a_can, g_can = canonical(a_toks), canonical(g_toks)
+    form_a = {form(t) for t in a_can if t not in WEAK}
+    form_g = {form(t) for t in g_can if t not in WEAK}
+    if not form_a or not form_g:
+        return DiagnosisVerdict(verdict="different", rule="empty", reason="no diagnosis words to compare")
+    clash = q.conflict(a_toks, g_toks)
+    if clash:
+        return DiagnosisVerdict(verdict="different", rule=f"conflict:{clash.axis}", reason=clash.reason())
+    if form_a == form_g:
+        rule = "abbreviation" if notes else "exact"
+        return DiagnosisVerdict(verdict="same", rule=rule, reason=f"the same words after normalisation{via}")
 
-    A, B = _units(a_can, terms), _units(g_can, terms)
-    extra = [
-        u for u in A if not any(_equal(u, v) or _broader(u, v, terms) or _broader(v, u, terms) for v in B)
-    ]
-    missing = [v for v in B if not any(_equal(u, v) or _broader(v, u, terms) for u in A)]
-    # spelling variants: pair an unmatched candidate word with an unmatched gold word
-    for u in list(extra):
-        twin = next((v for v in missing if not u.ids and not v.ids and _spelling(u, v)), None)
-        if twin is not None:
-            extra.remove(u)
-            missing.remove(twin)
-    by_concept = any(u.ids for u in A) and any(v.ids for v in B)
+    A, B = read_units(a_can, terms), read_units(g_can, terms)
+    extra = [u for u in A if not any(equal(u, v) or broader(u, v, terms) or broader(v, u, terms) for v in B)]
+    missing = [v for v in B if not any(equal(u, v) or broader(v, u, terms) for u in A)]
+    extra, missing = absorb(extra, missing, a_can, g_can)
     extra_content = [u for u in extra if not u.minor]
     missing_content = [v for v in missing if not v.minor]
+    narrower = [u for u in A if narrows(u, B, g_can, terms)]
     gold_generic = all(v.generic for v in B)
     cand_generic = all(u.generic for u in A)
 
@@ -231,51 +125,83 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
         return DiagnosisVerdict(
             verdict="different",
             rule="different_core",
-            reason=f"'{_show(extra_content)}' vs '{_show(missing_content)}'",
+            reason=f"'{show(extra_content)}' vs '{show(missing_content)}'",
+        )
+    if missing_content and narrower:
+        # the candidate narrows the gold one way while the gold narrows it another: siblings
+        return DiagnosisVerdict(
+            verdict="different",
+            rule="different_subtype",
+            reason=f"'{show(narrower)}' vs '{show(missing_content)}'",
         )
     if not missing_content:
-        more_specific = bool(extra_content) or any(not any(_equal(u, v) for u in A) for v in B if not v.minor)
-        if more_specific and gold_generic:
+        specialised = [v for v in B if not v.minor and not any(equal(u, v) for u in A)]
+        if (extra_content or specialised) and gold_generic:
             return DiagnosisVerdict(
                 verdict="partial",
                 rule="generic_gold",
                 reason="the gold names only a generic class; the specific form cannot be confirmed",
             )
-        if more_specific:
+        added = [u for u in extra_content if (u.ids or neoplastic(u)) and not u.generic]
+        if added:
+            return DiagnosisVerdict(
+                verdict="partial",
+                rule="additional_diagnosis",
+                reason=f"names the gold diagnosis and another ('{show(added)}')",
+            )
+        if sum(len(u.words) for u in extra_content) > MAX_ADDED_WORDS:
+            return DiagnosisVerdict(
+                verdict="partial",
+                rule="unverifiable_detail",
+                reason=f"names the gold diagnosis with much added detail ('{show(extra_content)}')",
+            )
+        if extra_content or specialised:
             return DiagnosisVerdict(
                 verdict="same",
                 rule="more_specific",
-                reason=f"names the gold diagnosis, more specifically ({_show(extra_content) or 'a subtype'})",
+                reason=f"names the gold diagnosis, more specifically ({show(extra_content) or 'a subtype'})",
             )
-        rule = "terminology" if by_concept and any(u.ids for u in A) and _via_synonym(A, B) else "words"
-        omitted = f" (omits '{_show(missing)}')" if missing else ""
+        rule = "terminology" if via_synonym(A, B) else "abbreviation" if notes else "words"
+        omitted = f" (omits '{show(missing)}')" if missing else ""
         return DiagnosisVerdict(
-            verdict="same", rule=rule, reason=f"names the same diagnosis{omitted}" + _concepts(A, terms)
+            verdict="same", rule=rule, reason=f"names the same diagnosis{omitted}{via}" + concepts(A, terms)
         )
-    if cand_generic:
+    if cand_generic or all(u.generic or any(broader(u, v, terms) for v in B) for u in A):
         return DiagnosisVerdict(
             verdict="partial",
             rule="generic_parent",
-            reason=f"a generic term; the gold is more specific ('{_show(missing_content)}')",
+            reason=f"a more general term; the gold is more specific ('{show(missing_content)}')",
         )
     return DiagnosisVerdict(
         verdict="partial",
         rule="less_specific",
-        reason=f"correct but less specific or incomplete: lacks '{_show(missing_content)}'",
+        reason=f"correct but less specific or incomplete: lacks '{show(missing_content)}'",
     )
 
 
-def _via_synonym(A: list[_Unit], B: list[_Unit]) -> bool:
-    return any(u.ids and any(u.ids & v.ids and u.words != v.words for v in B) for u in A)
+def _only_qualifiers(toks: list[str]) -> bool:
+    return all(t in q.QUALIFIER_WORDS or t in WEAK or t.isdigit() for t in toks)
 
 
-def _show(units: list[_Unit]) -> str:
-    return ", ".join(u.text for u in units)
-
-
-def _concepts(units: list[_Unit], terms: Terminology) -> str:
-    names = [terms.labels[sorted(u.ids)[0]] for u in units if u.ids]
-    return f" [DOID: {'; '.join(names)}]" if names else ""
+def _aliases(text: str, terms: Terminology) -> list[str]:
+    """The main clause, plus its parts when a parenthesis gives a synonym or an abbreviation of
+    the rest ("Wilms' tumor (nephroblastoma)", "Arteriovenous malformation (AVM)"); a parenthesis
+    that adds detail ("Renal cell carcinoma (clear cell)") is no alias."""
+    parts = aliases(text)
+    if len(parts) < 3:
+        dash = parts[0].split(" - ", 1)
+        if len(dash) < 2:
+            return parts[:1]
+        parts = [parts[0], dash[0], dash[1]]  # "OPLL - Ossification of the ..."
+    outer, inner = parts[1], parts[2:]
+    outer_ids = terms.lookup(outer)
+    kept = [parts[0]]
+    for alt in inner:
+        short = any(x.isupper() and " " not in x.strip() and len(x) <= 8 for x in (alt, outer))
+        spelled = spells(alt.lower(), tokens(outer)) or spells(outer.lower(), tokens(alt))
+        if short or spelled or outer_ids & terms.lookup(alt):
+            kept += [outer, alt]
+    return list(dict.fromkeys(kept))
 
 
 @lru_cache(maxsize=50_000)
@@ -297,8 +223,8 @@ def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     if whole.verdict == "same" or whole.rule.startswith("conflict:"):
         return whole
     best = whole
-    for c in aliases(candidate):
-        for g in aliases(gold):
+    for c in _aliases(candidate, terms):
+        for g in _aliases(gold, terms):
             v = _compare(c, g, terms)
             if _RANK[v.verdict] > _RANK[best.verdict]:
                 best = v

@@ -8,6 +8,7 @@ normalised key of `drafting.diagnoses.text.key`, so that "Wilms' tumour" finds "
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -95,9 +96,47 @@ def build(raw: dict[str, Any]) -> Terminology:
     return terms
 
 
+def fingerprint() -> str:
+    """A hash of the code that makes the index (normalisation and indexing), so a stale
+    precomputed index is noticed and rebuilt rather than trusted."""
+    h = hashlib.sha256()
+    for module in ("text.py", "terminology.py"):
+        h.update(resources.files("drafting.diagnoses").joinpath(module).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def index_of(terms: Terminology) -> dict[str, Any]:
+    """The indexes as JSON-ready data, stamped with the `fingerprint` of the code that made them."""
+    return {
+        "fingerprint": fingerprint(),
+        "exact": {k: sorted(v) for k, v in terms.exact.items()},
+        "related": {k: sorted(v) for k, v in terms.related.items()},
+        "acronyms": {k: sorted(v) for k, v in terms.acronyms.items()},
+        "names": dict(terms.names),
+    }
+
+
+def _from_index(raw: dict[str, Any]) -> Terminology:
+    index = raw["index"]
+    terms = Terminology(
+        source=raw["source"],
+        labels={tid: label for tid, (label, _) in raw["terms"].items()},
+        parents={tid: parents for tid, (_, parents) in raw["terms"].items()},
+    )
+    terms.exact.update((k, set(v)) for k, v in index["exact"].items())
+    terms.related.update((k, set(v)) for k, v in index["related"].items())
+    terms.acronyms.update((k, set(v)) for k, v in index["acronyms"].items())
+    terms.names.update(index["names"])
+    return terms
+
+
 @cache
 def load() -> Terminology:
-    """The packaged terminology, loaded and indexed once per process."""
+    """The packaged terminology, loaded once per process: from its precomputed index when that
+    was made by the current code (see `fingerprint`), else indexed afresh (slower, same result)."""
     data = resources.files("drafting.diagnoses").joinpath("data", DATA_FILE)
     with data.open("rb") as fh, gzip.open(fh, "rt", encoding="utf-8") as text:
-        return build(json.load(text))
+        raw = json.load(text)
+    if raw.get("index", {}).get("fingerprint") == fingerprint():
+        return _from_index(raw)
+    return build(raw)
