@@ -51,8 +51,8 @@ def test_the_junk_scan_catches_what_the_issue_reported():
 def _replay(suite: str, tmp_path: Path):
     """Replay a suite: the drafts, and the failed cases' error types by case id."""
     run = run_suite(REPO / "eval" / "suites" / suite, fixtures="replay", out=tmp_path, concurrency=4)
-    failed = {r["case_id"]: r["error"]["type"] for r in run.results if r["status"] != "ok"}
-    drafts = [Draft.model_validate(r["draft"]) for r in run.results if r["status"] == "ok"]
+    failed = {r.case_id: r.error.type if r.error else "" for r in run.results if r.status != "ok"}
+    drafts = [r.draft for r in run.results if r.status == "ok" and r.draft is not None]
     return drafts, failed
 
 
@@ -90,7 +90,7 @@ def test_medpix_dev_replays_with_no_failed_case(medpix_replay):
 @requires_medpix
 def test_the_retrieval_baseline_runs_through_the_harness_offline(suite, tmp_path, no_network):
     run = run_suite(REPO / "eval" / "suites" / suite, out=tmp_path, concurrency=4)
-    assert all(r["status"] == "ok" for r in run.results) and len(run.results) == 67
-    assert run.config["endpoint"] is None
-    assert all(r["draft"]["provenance"]["backend"] == "retrieval" for r in run.results)
+    assert all(r.status == "ok" for r in run.results) and len(run.results) == 67
+    assert run.config is not None and run.config.endpoint is None
+    assert all(r.draft and r.draft.provenance.backend == "retrieval" for r in run.results)
     assert run.values("diagnosis.top1_hit")  # scored by the same metrics as a model run
