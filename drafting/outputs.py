@@ -58,6 +58,19 @@ def text_pattern(max_chars: int, min_chars: int = 3) -> str:
     return f"^[{FIRST_CHARS}][{TEXT_CHARS}]{{{min_chars - 1},{max_chars - 1}}}$"
 
 
+def phrase_pattern(max_chars: int, first_word_chars: int = 24) -> str:
+    """The regex of a bounded plain-text string of at least two words (anchored).
+
+    A space must come within the first ``first_word_chars + 1`` characters, so one-word filler
+    ("None", "exercise", "N/A") cannot be decoded at all under a grammar. The words after the
+    first take at most ``max_chars - first_word_chars - 2`` characters, so the total stays at most
+    ``max_chars`` (a regular grammar cannot couple the two counts more tightly).
+    """
+    head = min(first_word_chars, max_chars - 3)
+    word = TEXT_CHARS.replace(" ", "")
+    return f"^[{FIRST_CHARS}][{word}]{{0,{head}}} [{TEXT_CHARS}]{{1,{max_chars - head - 2}}}$"
+
+
 def _real_content(value: str) -> str:
     if _LABEL_RE.match(value):
         raise ValueError(f"'{value}' is a label or filler, not content: write what it stands for")
@@ -90,6 +103,25 @@ def Text(max_chars: int, min_chars: int = 3) -> Any:  # noqa: N802 - a type fact
     ]
 
 
+def Phrase(max_chars: int, min_chars: int = 3) -> Any:  # noqa: N802 - a type factory
+    """`Text` of at least two words, enforced by the pattern (so also by llama.cpp's grammar).
+
+    Used for sentences and plan fields, where a one-word answer is filler ("None", "exercise");
+    a diagnosis name stays `Text`, since one word can name a disease.
+
+    Args:
+        max_chars: Most characters.
+        min_chars: Fewest characters.
+    """
+    return Annotated[
+        str,
+        StringConstraints(
+            min_length=min_chars, max_length=max_chars, pattern=phrase_pattern(max_chars)
+        ),
+        AfterValidator(_real_content),
+    ]
+
+
 def DiagnosisName(max_chars: int) -> Any:  # noqa: N802 - a type factory
     """A bounded diagnosis name: `Text` that is also not a description of the patient."""
     return Annotated[Text(max_chars), AfterValidator(_not_a_person)]
@@ -101,7 +133,7 @@ FINDING_CHARS = 150
 NAME_CHARS = 90
 REASONING_CHARS = 220
 SHORT_REASONING_CHARS = 160
-FITT_CHARS = 48
+FITT_CHARS = 60
 PLAN_ITEM_CHARS = 110
 
 
@@ -114,7 +146,7 @@ class _Output(BaseModel):
 class FindingsOutput(_Output):
     """Imaging findings drafted from the case input."""
 
-    findings: list[Text(FINDING_CHARS)] = Field(  # type: ignore[valid-type]
+    findings: list[Phrase(FINDING_CHARS)] = Field(  # type: ignore[valid-type]
         ...,
         min_length=1,
         max_length=6,
@@ -131,7 +163,7 @@ class DifferentialOutput(_Output):
     name: DiagnosisName(NAME_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="Name of the alternative diagnosis."
     )
-    reasoning: Text(SHORT_REASONING_CHARS) = Field(  # type: ignore[valid-type]
+    reasoning: Phrase(SHORT_REASONING_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="Why it is more or less likely than the primary."
     )
 
@@ -142,7 +174,7 @@ class DiagnosisOutput(_Output):
     primary: DiagnosisName(NAME_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="The most likely diagnosis, short name."
     )
-    reasoning: Text(REASONING_CHARS, min_chars=10) = Field(  # type: ignore[valid-type]
+    reasoning: Phrase(REASONING_CHARS, min_chars=10) = Field(  # type: ignore[valid-type]
         ..., description="Why this patient's findings and history support it."
     )
     differentials: list[DifferentialOutput] = Field(
@@ -159,22 +191,22 @@ class DiagnosisOutput(_Output):
 class ExerciseOutput(_Output):
     """One exercise item with every FITT-VP field filled."""
 
-    type: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
+    type: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="Type of exercise, e.g. stationary cycling, resistance bands."
     )
-    frequency: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
+    frequency: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="How often, e.g. 3 sessions per week."
     )
-    intensity: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
-        ..., description="How hard, e.g. light, RPE 11-13."
+    intensity: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
+        ..., description="How hard, e.g. light intensity, RPE 11-13."
     )
-    time: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
+    time: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="Duration of each session, e.g. 20 minutes."
     )
-    volume: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
+    volume: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="Total amount, e.g. 2 sets of 10 repetitions."
     )
-    progression: Text(FITT_CHARS) = Field(  # type: ignore[valid-type]
+    progression: Phrase(FITT_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="How and when to increase the load."
     )
 
@@ -182,16 +214,16 @@ class ExerciseOutput(_Output):
 class RehabilitationOutput(_Output):
     """A rehabilitation plan with a FITT-VP exercise prescription."""
 
-    goals: list[Text(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
+    goals: list[Phrase(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
         ..., min_length=1, max_length=3, description="Goals of rehabilitation."
     )
     exercises: list[ExerciseOutput] = Field(
         ..., min_length=1, max_length=2, description="Exercise items; fill every FITT-VP field."
     )
-    precautions: list[Text(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
+    precautions: list[Phrase(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
         ..., min_length=1, max_length=3, description="Precautions."
     )
-    monitoring: list[Text(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
+    monitoring: list[Phrase(PLAN_ITEM_CHARS)] = Field(  # type: ignore[valid-type]
         ..., min_length=1, max_length=3, description="What to monitor."
     )
 

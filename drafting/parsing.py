@@ -39,8 +39,9 @@ def _friendly(err: dict) -> str:
     got = err.get("input")
     shown = f" (got {json.dumps(got)[:80]})" if isinstance(got, str) else ""
     if err["type"] == "string_pattern_mismatch":
+        words = " of at least two words" if "} [" in str(ctx.get("pattern", "")) else ""
         return (
-            "must be plain text starting with a letter or digit, without braces, brackets, "
+            f"must be plain text{words} starting with a letter or digit, without braces, brackets, "
             f"quotes or underscores, within its length limit{shown}"
         )
     if err["type"] == "string_too_long":

@@ -42,15 +42,38 @@ def _nodes(schema: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def _pattern_lengths(pattern: str) -> tuple[int, int]:
+    """Shortest and longest string an anchored pattern of classes, {m,n} and literals matches."""
+    body = pattern.removeprefix("^").removesuffix("$")
+    shortest = longest = 0
+    for _cls, low, high, literal in re.findall(r"(\[[^\]]*\])(?:\{(\d+),(\d+)\})?|(.)", body):
+        if literal or not low:
+            shortest, longest = shortest + 1, longest + 1
+        else:
+            shortest, longest = shortest + int(low), longest + int(high)
+    return shortest, longest
+
+
+def test_phrases_refuse_one_word_filler_in_the_pattern_itself():
+    from drafting.outputs import phrase_pattern
+
+    pattern = phrase_pattern(60)
+    for filler in ("None", "none", "exercise", "N/A", "Walking"):
+        assert not re.match(pattern, filler), filler
+    for good in ("Brisk walking", "3 sessions per week", "RPE 11-13", "Increase by 5 minutes each week"):
+        assert re.match(pattern, good), good
+    assert _pattern_lengths(pattern) == (3, 60)
+
+
 @pytest.mark.parametrize("model", list(STAGE_OUTPUTS.values()), ids=list(STAGE_OUTPUTS))
 def test_every_string_and_list_is_bounded_and_the_pattern_carries_the_length(model):
     for path, node in _nodes(model.model_json_schema()):
         if node.get("type") == "string":
             assert "maxLength" in node and "pattern" in node, path
             # llama.cpp ignores maxLength next to a pattern: the pattern itself must bound length.
-            last = re.findall(r"\{(\d+),(\d+)\}\$$", node["pattern"])
-            assert last and int(last[0][1]) + 1 == node["maxLength"], path
-            assert int(last[0][0]) + 1 == node["minLength"], path
+            shortest, longest = _pattern_lengths(node["pattern"])
+            assert longest == node["maxLength"], path
+            assert shortest <= node["minLength"], path
         if node.get("type") == "array":
             assert node.get("minItems", 0) >= 1 and "maxItems" in node, path
         if node.get("type") == "object":
@@ -68,6 +91,21 @@ def test_the_largest_admitted_reply_fits_in_max_tokens_for_every_prompt_version(
     assert max_reply_tokens(spec.output_model) <= spec.parameters.max_tokens
 
 
+def _longest_string(pattern: str, fill: str) -> str:
+    """The longest string a pattern of classes, {m,n} and literals admits, filled with ``fill``."""
+    body = pattern.removeprefix("^").removesuffix("$")
+    out = []
+    for cls, _low, high, literal in re.findall(r"(\[[^\]]*\])(?:\{(\d+),(\d+)\})?|(.)", body):
+        if literal:
+            out.append(literal)
+        elif not high:
+            out.append("A")  # the first character
+        else:
+            chars = fill if " " in cls else fill.replace(" ", "x")  # a one-word part has no space
+            out.append((chars * int(high))[: int(high)])
+    return "".join(out)
+
+
 def _longest_reply(model, fill: str) -> str:
     """The longest JSON text the schema admits, strings filled by repeating ``fill``."""
     defs = model.model_json_schema().get("$defs", {})
@@ -79,7 +117,7 @@ def _longest_reply(model, fill: str) -> str:
             return {k: build(v) for k, v in node["properties"].items()}
         if node["type"] == "array":
             return [build(node["items"]) for _ in range(node["maxItems"])]
-        return ("A" + fill * node["maxLength"])[: node["maxLength"]]
+        return _longest_string(node["pattern"], fill)
 
     data = build(model.model_json_schema())
     model.model_validate(data)  # it is admitted
@@ -161,8 +199,8 @@ def test_list_bounds_are_validated_without_a_grammar():
     plan = {
         "goals": ["Restore strength"],
         "exercises": [
-            {"type": "Walking", "frequency": "3 per week", "intensity": "Light", "time": "20 min",
-             "volume": "60 min per week", "progression": "Add 5 min weekly"}
+            {"type": "Brisk walking", "frequency": "3 per week", "intensity": "Light effort",
+             "time": "20 min", "volume": "60 min per week", "progression": "Add 5 min weekly"}
         ],
         "precautions": ["Avoid impact"],
         "monitoring": ["Pain scores"],

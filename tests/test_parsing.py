@@ -12,8 +12,8 @@ VALID = {
         '"final_diagnosis": "Dermatomyositis"}'
     ),
     RehabilitationOutput: (
-        '{"goals": ["Restore strength"], "exercises": [{"type": "walking", "frequency": "3/week",'
-        ' "intensity": "light", "time": "20 min", "volume": "60 min/week", "progression": "+5 min"}],'
+        '{"goals": ["Restore strength"], "exercises": [{"type": "brisk walking", "frequency": "3 times/week",'
+        ' "intensity": "light effort", "time": "20 min", "volume": "60 min/week", "progression": "+5 min"}],'
         ' "precautions": ["Avoid impact"], "monitoring": ["Muscle strength"]}'
     ),
 }
@@ -37,7 +37,7 @@ def test_fenced_reply_with_prose_parses():
         ("", "empty"),
         ("OK", "not valid JSON"),
         ('{"findings": []}', "findings: must have at least 1 item"),
-        ('{"findings": ["{{finding}}"]}', "findings.0: must be plain text starting with a letter"),
+        ('{"findings": ["{{finding}}"]}', "findings.0: must be plain text of at least two words starting with a letter"),
         ('{"findings": ["Reference 2"]}', "findings.0: 'Reference 2' is a label or filler"),
         ('{"primary": "x"}', "reasoning: Field required"),
         ('{"findings": ["a"], "extra": 1}', "extra: Extra inputs are not permitted"),
@@ -73,6 +73,6 @@ def test_repair_names_the_violation_and_the_budget():
 def test_bounds_describe_every_list_and_string():
     text = describe_bounds(RehabilitationOutput)
     assert "goals: 1 to 3 items of at most 110 characters" in text
-    assert "exercises: 1 to 2 items" in text and "exercises[].type: at most 48 characters" in text
+    assert "exercises: 1 to 2 items" in text and "exercises[].type: at most 60 characters" in text
     assert "diagnosis" not in text
     assert "differentials[].name: at most 90 characters" in describe_bounds(DiagnosisOutput)
