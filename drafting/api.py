@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,7 @@ def prepare(
     prompts: dict[str, str] | dict[str, PromptSpec] | None,
     retrieval: Retriever | str | None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> tuple[DraftingChain, ChainState, list[RetrievedReference], str]:
     """Everything before the model calls: case, prompts, endpoint, retrieval.
 
@@ -93,7 +95,7 @@ def prepare(
     prompt_set = _prompt_set(prompts)
     endpoint = endpoint or resolve_endpoint()
     retriever = _retriever(store, retrieval)
-    hits = retriever.search(the_case, k=k) if k else []
+    hits = retriever.search(the_case, k=k, exclude_ids=exclude_ids) if k else []
     ref_store = retriever.store
     references = [ref_store.get(h.case_id) for h in hits]
     provenance_refs = [
@@ -155,6 +157,7 @@ def draft_report(
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
     retrieval: Retriever | str | None = None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Draft a structured report for one case.
 
@@ -169,6 +172,8 @@ def draft_report(
             unspecified stages use ``v1``.
         retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
         on_progress: Called as ``(stage, "start"|"done", record)``.
+        exclude_ids: Reference case ids never to retrieve for this case, besides its own id
+            (e.g. the same patient filed under another id).
 
     Returns:
         The draft with its provenance.
@@ -180,7 +185,7 @@ def draft_report(
     """
     chain, state, refs, mode = prepare(
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,
-        on_progress=on_progress,
+        on_progress=on_progress, exclude_ids=exclude_ids,
     )
     final = chain.as_runnable().invoke(state)
     return assemble_draft(chain, final, refs, mode)
@@ -195,13 +200,14 @@ async def adraft_report(
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
     retrieval: Retriever | str | None = None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Async twin of `draft_report` (same arguments, same result)."""
     # Retrieval is CPU work (query embedding, scoring): off the event loop, so cases overlap.
     chain, state, refs, mode = await asyncio.to_thread(
         prepare,
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,
-        on_progress=on_progress,
+        on_progress=on_progress, exclude_ids=exclude_ids,
     )
     final = await chain.as_runnable().ainvoke(state)
     return assemble_draft(chain, final, refs, mode)

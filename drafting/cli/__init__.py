@@ -24,7 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(cases.app, name="cases")
 
-for _module in ("fixtures", "retrieve", "draft", "evaluate", "eval_run", "eval_score"):
+for _module in (
+    "fixtures", "retrieve", "draft", "evaluate", "eval_run", "eval_score", "eval_contamination"
+):
     # Command groups other issues add; each registers itself on `app` when present.
     try:
         __import__(f"drafting.cli.{_module}", fromlist=["register"]).register(app)

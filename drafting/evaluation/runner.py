@@ -28,6 +28,7 @@ from typing import Any
 
 from drafting.errors import CaseFileError, ConfigError, InputError
 from drafting.evaluation import rundir
+from drafting.evaluation.contamination import guard_run, read_contamination
 from drafting.evaluation.progress import Progress
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.suite import Suite, apply_overrides, load_case_source, load_suite
@@ -39,6 +40,7 @@ from drafting.evaluation.wiring import (
     import_object,
     metric_meta,
     run_config,
+    suite_corpus,
 )
 from drafting.schema import Case, Draft
 
@@ -111,7 +113,11 @@ async def arun_suite(
         raise ConfigError("concurrency must be at least 1", field="--concurrency")
     s = suite if isinstance(suite, Suite) else load_suite(suite)
     s = apply_overrides(s, fixtures=fixtures, cases=cases, prompts=prompts, model=model)
-    metric_objs = list(metrics) if metrics is not None else build_suite_metrics(s)
+    corpus = suite_corpus(s, required=draft_fn is None and not os.environ.get(DRAFT_FN_ENV))
+    metric_objs = (
+        list(metrics) if metrics is not None
+        else build_suite_metrics(s, references={c.id: c for c in corpus})
+    )
     meta = {m.name: metric_meta(m) for m in metric_objs}
 
     try:
@@ -124,6 +130,9 @@ async def arun_suite(
     draft_fn_name = "default" if draft_fn is None else (hook or _qualname(draft_fn))
 
     run_dir, done = _open_run_dir(s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name)
+    # The contamination guard, before any drafting: near-duplicate references are reported and
+    # (by default) excluded from that case's retrieval.
+    excluded = guard_run(run_dir, loaded, corpus, s.drafter.contamination)
     rows_path = run_dir / rundir.RESULTS
     writer = rundir.ResultsWriter(rows_path)
     bar = Progress(enabled=progress, total=len(loaded) + len(load_errors))
@@ -138,7 +147,7 @@ async def arun_suite(
         bar.skip(len(loaded) - len(pending))
         if pending:
             if draft_fn is None:
-                draft_fn = build_default_draft_fn(s)
+                draft_fn = build_default_draft_fn(s, corpus=corpus, exclude=excluded)
             with _frozen_heap():
                 await _draft_all(pending, draft_fn, metric_objs, writer, bar, concurrency)
     finally:
@@ -169,6 +178,7 @@ def finish_run(
     summary["suite"] = run.suite_name
     summary["config_hash"] = run.config.get("config_hash", "")
     summary["thresholds"] = (run.config.get("suite") or {}).get("thresholds", {})
+    summary["contamination"] = read_contamination(run_dir)
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     keys = sorted({k for r in run.results for k in r.get("fixture_keys") or []})
     if keys:

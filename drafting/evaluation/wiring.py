@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from drafting.errors import ConfigError
+from drafting.errors import ConfigError, InputError
 from drafting.evaluation.suite import Suite, load_case_source
 from drafting.schema import Case, Draft
 
@@ -33,9 +33,45 @@ def metric_meta(metric: Any) -> dict[str, Any]:
     }
 
 
-def build_suite_metrics(s: Suite) -> list[Any]:
+def load_suite_corpus(s: Suite) -> list[Case]:
+    """The drafter's reference corpus (empty when the suite retrieves nothing).
+
+    Raises:
+        ConfigError: The corpus cannot be read or holds no case.
+    """
+    d = s.drafter
+    if d.corpus is None or d.k <= 0:
+        return []
+    try:
+        corpus, errors = load_case_source(d.corpus)
+    except InputError as exc:
+        raise ConfigError(exc.one_line(), path=s.source_path, field="drafter.corpus") from None
+    for err in errors:
+        log.warning("reference case skipped: %s", err.path)
+    if not corpus:
+        raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
+    return corpus
+
+
+def suite_corpus(s: Suite, *, required: bool = True) -> list[Case]:
+    """`load_suite_corpus`, or (when not ``required``: a run drafting with its own function) an
+    empty corpus with a warning when it cannot be loaded."""
+    if required:
+        return load_suite_corpus(s)
+    try:
+        return load_suite_corpus(s)
+    except InputError as exc:
+        log.warning("reference corpus not loaded: %s", exc.one_line())
+        return []
+
+
+def build_suite_metrics(s: Suite, *, references: Mapping[str, Case] | None = None) -> list[Any]:
     """The suite's metric objects: its list, else the default set (plus the judge metrics when
     the suite configures a judge).
+
+    Args:
+        s: The suite.
+        references: The reference corpus by id, for metrics that check copied text.
 
     Raises:
         ConfigError: An unknown metric or parameter, named with the suite file.
@@ -47,7 +83,7 @@ def build_suite_metrics(s: Suite) -> list[Any]:
         specs = list(DEFAULT_METRICS) + (list(JUDGE_METRICS) if s.judge is not None else [])
     judge = build_endpoint(s, judge=True) if s.judge is not None else None
     try:
-        return list(build_metrics(specs, judge_endpoint=judge))
+        return list(build_metrics(specs, judge_endpoint=judge, references=references))
     except ConfigError as exc:
         raise ConfigError(exc.message, path=s.source_path, field=exc.field or "metrics") from None
 
@@ -69,10 +105,20 @@ def build_endpoint(s: Suite, *, judge: bool = False) -> Any:
     )
 
 
-def build_default_draft_fn(s: Suite) -> DraftFn:
+def build_default_draft_fn(
+    s: Suite,
+    *,
+    corpus: list[Case] | None = None,
+    exclude: Mapping[str, Sequence[str]] | None = None,
+) -> DraftFn:
     """A draft function calling `drafting.api.adraft_report` with the suite's drafter settings.
 
     The endpoint, reference store and retriever are built once here and shared by every case.
+
+    Args:
+        s: The suite.
+        corpus: The reference corpus, when already loaded (default: loaded from the suite).
+        exclude: case id -> reference ids never to retrieve for it (the contamination guard's).
     """
     from drafting.api import adraft_report  # type: ignore[import-not-found]
     from drafting.cases import ReferenceStore
@@ -81,12 +127,9 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
     store = None
     retriever: Any = None
     d = s.drafter
+    exclude = exclude or {}
     if d.corpus is not None and d.k > 0:
-        corpus, errors = load_case_source(d.corpus)
-        for err in errors:
-            log.warning("reference case skipped: %s", err.path)
-        if not corpus:
-            raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
+        corpus = corpus if corpus else load_suite_corpus(s)
         store = ReferenceStore(corpus)
         from drafting.retrieval import Retriever  # type: ignore[import-not-found]
 
@@ -95,7 +138,8 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
 
     async def draft(case: Case) -> Draft:
         return await adraft_report(
-            case, store=store, endpoint=endpoint, k=d.k, prompts=prompts, retrieval=retriever
+            case, store=store, endpoint=endpoint, k=d.k, prompts=prompts, retrieval=retriever,
+            exclude_ids=exclude.get(case.id, ()),
         )
 
     return draft
