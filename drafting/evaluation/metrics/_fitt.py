@@ -267,7 +267,7 @@ def check_volume(text: str) -> FieldVerdict:
                  r"laps?|met-?min(?:utes)?|kcal|sessions?|bouts?|holds?|seconds?|s|x|×)\b",
                  text, re.I) or SETS_REPS.search(text):
         return FieldVerdict(OK, "an amount")
-    return FieldVerdict(VAGUE, "a number without what it counts")
+    return FieldVerdict(BAD, "a number without what it counts")
 
 
 # --- progression --------------------------------------------------------------------------------

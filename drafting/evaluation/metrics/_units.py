@@ -70,6 +70,7 @@ def registry() -> Any:
 _SPACED_ABBREVIATIONS = word_set(
     """
     s sec secs min mins h hr hrs ms kg g mg lb lbs km m mi ft yd w kcal cal mph bpm met mets
+    ml l cc mm cm dl mmhg kpa v mv
     """
 )
 
