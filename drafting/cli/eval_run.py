@@ -48,6 +48,15 @@ def run(
         progress=not quiet,
     )
     console.print(summary_table(result.summary))
+    contamination = result.summary.get("contamination") or {}
+    for p in contamination.get("pairs") or []:
+        what = "excluded from its retrieval" if contamination.get("excluded") else "NOT excluded"
+        err_console.print(f"near-duplicate reference: {escape(p['case_id'])} ~ "
+                          f"{escape(p['reference_id'])} (similarity {p['similarity']:.3f}), {what}")
+    defects = result.summary.get("defects") or {}
+    if defects.get("drafts"):
+        kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in defects["with"].items() if n)
+        err_console.print(f"form defects in {defects['drafts']} drafts: {kinds or 'none'}")
     failed = (result.summary.get("cases") or {}).get("failed", 0)
     if failed:
         err_console.print(f"{failed} case(s) failed; see results.jsonl or report.html")

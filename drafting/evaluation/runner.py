@@ -29,6 +29,7 @@ from typing import Any
 from drafting.errors import CaseFileError, ConfigError, InputError
 from drafting.evaluation import rundir
 from drafting.evaluation.contamination import guard_run, read_contamination
+from drafting.evaluation.metrics.structure import defect_summary
 from drafting.evaluation.progress import Progress
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.suite import Suite, apply_overrides, load_case_source, load_suite
@@ -179,6 +180,7 @@ def finish_run(
     summary["config_hash"] = run.config.get("config_hash", "")
     summary["thresholds"] = (run.config.get("suite") or {}).get("thresholds", {})
     summary["contamination"] = read_contamination(run_dir)
+    summary["defects"] = defect_summary(run.results)
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     keys = sorted({k for r in run.results for k in r.get("fixture_keys") or []})
     if keys:

@@ -181,3 +181,21 @@ def test_cli_names_a_dataset_file_without_an_importer(tmp_path: Path, capsys) ->
     code = cli_run(["eval", "contamination", "--cases", str(data), "--corpus", str(SEEDS_DIR)])
     assert code == 1
     assert "give --importer" in capsys.readouterr().err
+
+
+def test_the_summary_counts_drafts_by_form_defect(
+    contaminated_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import drafting.api
+
+    async def templated(case, **kwargs):
+        draft = make_draft(case)
+        if case.id == "case-01":
+            draft.report.rehabilitation.precautions = ["{{id}} {{{name}}}"]
+        return draft
+
+    monkeypatch.setattr(drafting.api, "adraft_report", templated)
+    run = run_suite(contaminated_suite, out=tmp_path / "runs")
+    assert run.summary["defects"]["drafts"] == 3
+    assert run.summary["defects"]["with"]["template_text"] == 1
+    assert "1 with template text" in (run.dir / "report.html").read_text(encoding="utf-8")

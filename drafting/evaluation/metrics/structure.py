@@ -204,3 +204,22 @@ def _section_texts(report: Report) -> list[tuple[str, str, bool]]:
 
 def _split_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
+
+
+def defect_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many drafted cases of a run have each kind of form defect (from the rows'
+    ``structure.well_formed`` details), so a summary can say "n drafts contained template text".
+
+    Returns:
+        ``{"drafts": n scored, "with": {kind: n drafts}}``; ``drafts`` is 0 when the run did not
+        score ``structure.well_formed``.
+    """
+    scored = [
+        m for r in rows for m in r.get("metrics") or []
+        if m.get("name") == WellFormed.name and m.get("status") == "scored"
+    ]
+    return {
+        "drafts": len(scored),
+        "with": {k: sum(bool((m.get("details") or {}).get("counts", {}).get(k)) for m in scored)
+                 for k in DEFECT_KINDS},
+    }
