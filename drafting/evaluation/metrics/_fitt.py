@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from drafting.evaluation.metrics._defects import template_defect, words
 from drafting.evaluation.metrics._units import (
+    COUNT_NOUNS,
     SETS_REPS,
     TIME,
     quantities,
@@ -212,6 +213,8 @@ def check_intensity(text: str) -> FieldVerdict:
         return FieldVerdict(OK, f"{m.group(0).lower()} (descriptive scale)")
     if m := _OTHER_SCALES.search(text):
         return FieldVerdict(OK, m.group(0).lower())
+    if any(q.dimension for q in quantities(text)):  # unit nonsense was ruled out above
+        return FieldVerdict(OK, "an absolute load, speed, power or heart rate")
     if "%" in text:
         return FieldVerdict(VAGUE, "a percentage without its reference (HRmax, HRR, 1RM...)")
     if re.search(r"\bas tolerated\b|\btolerable\b", text, re.I):
@@ -263,9 +266,13 @@ def check_volume(text: str) -> FieldVerdict:
     if not qs and not re.search(r"\b(?:one|two|three|four|five|six|eight|ten|twelve|fifteen|"
                                 r"twenty|thirty)\b", text, re.I):
         return FieldVerdict(BAD, "states no amount")
-    if re.search(r"\b(?:sets?|reps?|repetitions?|minutes?|min|hours?|h|steps?|km|m|miles?|"
-                 r"laps?|met-?min(?:utes)?|kcal|sessions?|bouts?|holds?|seconds?|s|x|×)\b",
-                 text, re.I) or SETS_REPS.search(text):
+    counted = any(
+        q.unit.lower() in COUNT_NOUNS or q.unit.lower().rstrip("s") in COUNT_NOUNS
+        or (q.dimension not in (None, "") and q.unit) for q in qs
+    )
+    if counted or SETS_REPS.search(text) or re.search(
+        r"\b(?:sets?|reps?|repetitions?|minutes?|steps?|laps?|met-?min(?:utes)?|sessions?|"
+        r"bouts?|holds?|breaths?)\b", text, re.I):
         return FieldVerdict(OK, "an amount")
     return FieldVerdict(BAD, "a number without what it counts")
 

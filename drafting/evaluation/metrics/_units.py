@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from drafting.evaluation.metrics._defects import word_set
@@ -24,7 +24,7 @@ _QUANTITY = re.compile(
 SETS_REPS = re.compile(rf"(?<![\w.])({_NUM})\s*[x×*]\s*({_NUM})([A-Za-z]+)?", re.I)
 
 #: Words that follow a number as a count of something, not a physical unit.
-_COUNT_NOUNS = word_set(
+COUNT_NOUNS = word_set(
     """
     set sets rep reps repetition repetitions session sessions time times day days x bout
     bouts round rounds step steps lap laps circuit circuits exercise exercises stretch
@@ -40,17 +40,23 @@ _NOT_UNITS = word_set(
     every more less up
     """
 )
-#: Dimensions (pint dimensionality strings) each field may carry.
 TIME = "[time]"
-_ALLOWED_DIMENSIONS: dict[str, set[str]] = {
-    "frequency": {TIME, "1 / [time]", ""},
-    "time": {TIME, ""},
-    "intensity": {"", "[mass]", "[length] / [time]", "[length] ** 2 * [mass] / [time] ** 3",
-                  "1 / [time]"},
-    "volume": {"", TIME, "[length]", "[length] ** 2 * [mass] / [time] ** 2", "[mass]"},
-    "progression": {"", TIME, "[length]", "[mass]", "[length] / [time]",
-                    "[length] ** 2 * [mass] / [time] ** 3", "1 / [time]"},
+#: Units whose dimensions each field may carry ("" is a dimensionless count or percentage):
+#: a frequency is a rate, a time a duration; intensity may be a load, a speed, a power or a heart
+#: rate; volume a duration, a distance, energy or a load; progression any of those changes.
+_ALLOWED_UNITS: dict[str, tuple[str, ...]] = {
+    "frequency": ("minute", "1/week"),
+    "time": ("minute",),
+    "intensity": ("kg", "km/h", "watt", "bpm", "MET"),
+    "volume": ("minute", "km", "kcal", "kg", "MET*minute"),
+    "progression": ("minute", "km", "kg", "km/h", "watt", "bpm", "1/week"),
 }
+
+
+@cache
+def _allowed_dimensions(field: str) -> frozenset[str]:
+    return frozenset({""} | {str(registry().parse_units(u).dimensionality)
+                             for u in _ALLOWED_UNITS[field]})
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +92,7 @@ def unit_dimension(unit: str) -> str | None:
     dimensionless one, None when the string is not a unit pint knows."""
     token = unit.strip().rstrip(".").replace("·", "*")
     low = token.lower()
-    if not token or low in _COUNT_NOUNS or low in _NOT_UNITS:
+    if not token or low in COUNT_NOUNS or low in _NOT_UNITS:
         return None
     if token in {"%", "percent"}:
         return ""
@@ -140,10 +146,10 @@ def quantities(text: str) -> list[Quantity]:
 
 def unit_nonsense(text: str, field: str) -> str:
     """Why a number's unit cannot belong to this field ("'3.4Mg/s' is mass / time"), or ""."""
-    allowed = _ALLOWED_DIMENSIONS[field]
+    allowed = _allowed_dimensions(field)
     for q in quantities(text):
         if q.dimension is None:
-            if q.glued and q.unit.lower() not in _COUNT_NOUNS:
+            if q.glued and q.unit.lower() not in COUNT_NOUNS:
                 return f"'{_fmt(q)}{q.unit}' has no known unit"
             continue
         if q.dimension not in allowed:
