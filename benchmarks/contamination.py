@@ -94,7 +94,7 @@ def run(quick: bool = False) -> list[Figure]:
                           "jaccard", target=DEFAULT_THRESHOLD))
 
     with Timer() as t:
-        found = find_near_duplicates(dev, train)
+        found = find_near_duplicates(dev, train, method="minhash")
     exact = {(q, r) for q, r, s, _ in dev_best if s >= DEFAULT_THRESHOLD}
     lsh = {(p.case_id, p.reference_id) for p in found}
     print(f"LSH guard on dev x train: {sorted(lsh)}; exact pairs >= threshold: {sorted(exact)}")
@@ -117,7 +117,7 @@ def run(quick: bool = False) -> list[Figure]:
     from drafting.evaluation.contamination import ContaminationIndex
 
     with Timer() as build:
-        index = ContaminationIndex(big)
+        index = ContaminationIndex(big, method="minhash")
     times = []
     for case in dev:
         with Timer() as q:

@@ -4,11 +4,12 @@
 (MedPix dev MPX2046 and train MPX2531), and retrieving that copy hands the draft its own gold.
 
 Similarity is the Jaccard index of the two inputs' word five-gram shingle sets (history,
-examination and imaging text; never the gold). Candidates come from MinHash LSH
-(`datasketch`), so a query costs about the same against a million cases as against five
-hundred; every candidate is then verified with the exact Jaccard index, so the reported
-similarity never depends on hashing luck. The LSH candidate threshold sits at half the
-decision threshold, which keeps LSH misses of true duplicates negligible.
+examination and imaging text; never the gold). Candidates come from an inverted index of
+shingles for corpora up to `EXACT_LIMIT` cases, and from MinHash LSH (`datasketch`) beyond, so a
+query costs about the same against a million cases as against five hundred; every candidate is
+then scored with the exact Jaccard index, so the reported similarity never depends on hashing
+luck. The LSH candidate threshold sits at half the decision threshold, which keeps LSH misses of
+true duplicates negligible (none on MedPix dev x train).
 
 Threshold (`DEFAULT_THRESHOLD` = 0.2), measured with ``python -m benchmarks.contamination``
 (exact Jaccard over every pair): on MedPix dev x train the one known duplicate pair
@@ -19,6 +20,7 @@ sits about 3.4 times above the nearest non-duplicate and half the duplicate's si
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -64,24 +66,50 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
+#: Corpora up to this size are searched exactly through an inverted index of shingles (no
+#: hashing, and no import of datasketch/scipy, ~0.4 s of CPU); larger ones through MinHash LSH,
+#: whose memory and query cost stay flat where postings lists would not.
+EXACT_LIMIT = 50_000
+
+
 class ContaminationIndex:
-    """MinHash LSH over a reference corpus's inputs, with exact verification of candidates.
+    """Near-duplicate search over a reference corpus's inputs.
+
+    Candidates come from an inverted index of shingles (``method="exact"``, every case sharing a
+    shingle) or from MinHash LSH (``"minhash"``, at half the threshold); either way each candidate
+    is scored with the exact Jaccard index, so both methods report the same similarities.
 
     Args:
         corpus: The reference cases.
         threshold: The Jaccard similarity that makes a near-duplicate.
+        method: "exact", "minhash", or "auto" (exact up to `EXACT_LIMIT` cases).
     """
 
-    def __init__(self, corpus: Iterable[Case], *, threshold: float = DEFAULT_THRESHOLD):
-        from datasketch import MinHashLSH
-
+    def __init__(
+        self, corpus: Iterable[Case], *, threshold: float = DEFAULT_THRESHOLD, method: str = "auto"
+    ):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if method not in ("auto", "exact", "minhash"):
+            raise ValueError(f"unknown method {method!r} (auto, exact, minhash)")
         self.threshold = threshold
         self._cases = {c.id: c for c in corpus}
-        self._lsh = MinHashLSH(threshold=max(threshold / 2, 0.05), num_perm=NUM_PERM)
+        if method == "auto":
+            method = "exact" if len(self._cases) <= EXACT_LIMIT else "minhash"
+        self.method = method
         ids = list(self._cases)
         sets = [case_shingles(self._cases[i]) for i in ids]
+        self._postings: dict[str, list[str]] = {}
+        self._sizes = {case_id: len(grams) for case_id, grams in zip(ids, sets, strict=True)}
+        self._lsh: Any = None
+        if method == "exact":
+            for case_id, grams in zip(ids, sets, strict=True):
+                for g in grams:
+                    self._postings.setdefault(g, []).append(case_id)
+            return
+        from datasketch import MinHashLSH
+
+        self._lsh = MinHashLSH(threshold=max(threshold / 2, 0.05), num_perm=NUM_PERM)
         with self._lsh.insertion_session() as session:
             for case_id, mh in zip(ids, _minhashes(sets), strict=True):
                 session.insert(case_id, mh)
@@ -89,17 +117,25 @@ class ContaminationIndex:
     def __len__(self) -> int:
         return len(self._cases)
 
+    def _similarities(self, own: set[str]) -> dict[str, float]:
+        """Exact Jaccard similarity of ``own`` with every candidate."""
+        if self._lsh is not None:
+            (mh,) = _minhashes([own])
+            return {ref_id: jaccard(own, case_shingles(self._cases[ref_id]))
+                    for ref_id in self._lsh.query(mh)}
+        # Shared-shingle counts from the postings give the intersections, hence exact Jaccard.
+        shared = Counter(case_id for g in own for case_id in self._postings.get(g, ()))
+        return {ref_id: n / (len(own) + self._sizes[ref_id] - n) for ref_id, n in shared.items()}
+
     def near_duplicates(self, case: Case) -> list[NearDuplicate]:
         """Corpus cases (other ids) whose input is a near-duplicate of ``case``'s, most similar first."""
         own = case_shingles(case)
         if not own:
             return []
-        (mh,) = _minhashes([own])
         found = []
-        for ref_id in self._lsh.query(mh):
+        for ref_id, sim in self._similarities(own).items():
             if ref_id == case.id:
                 continue
-            sim = jaccard(own, case_shingles(self._cases[ref_id]))
             if sim >= self.threshold:
                 found.append(NearDuplicate(case.id, ref_id, round(sim, 4)))
         return sorted(found, key=lambda d: (-d.similarity, d.reference_id))
@@ -113,7 +149,11 @@ def _minhashes(sets: Sequence[set[str]]) -> list[Any]:
 
 
 def find_near_duplicates(
-    cases: Iterable[Case], corpus: Iterable[Case], *, threshold: float = DEFAULT_THRESHOLD
+    cases: Iterable[Case],
+    corpus: Iterable[Case],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    method: str = "auto",
 ) -> list[NearDuplicate]:
     """Every (case, corpus case) pair of near-duplicate inputs, by case id then similarity.
 
@@ -122,11 +162,12 @@ def find_near_duplicates(
         corpus: The reference corpus they retrieve from.
         threshold: Jaccard similarity of input five-gram shingles at or above which a pair is
             a near-duplicate.
+        method: Candidate search, see `ContaminationIndex`.
 
     Returns:
         The pairs; a case never pairs with a corpus case of its own id (already excluded by id).
     """
-    index = ContaminationIndex(corpus, threshold=threshold)
+    index = ContaminationIndex(corpus, threshold=threshold, method=method)
     found: list[NearDuplicate] = []
     for case in sorted(cases, key=lambda c: c.id):
         found += index.near_duplicates(case)

@@ -199,3 +199,13 @@ def test_the_summary_counts_drafts_by_form_defect(
     assert run.summary["defects"]["drafts"] == 3
     assert run.summary["defects"]["with"]["template_text"] == 1
     assert "1 with template text" in (run.dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("method", ["exact", "minhash"])
+def test_exact_and_minhash_search_find_the_same_pairs(method: str) -> None:
+    s000, s003 = seeds()
+    corpus = [s000, s003, refiled(s000, "archive-17"), refiled(s003, "archive-3")]
+    pairs = find_near_duplicates([s000, s003], corpus, method=method)
+    assert [(p.case_id, p.reference_id) for p in pairs] == [
+        ("seed-000", "archive-17"), ("seed-003", "archive-3")]
+    assert ContaminationIndex(corpus, method=method).method == method
