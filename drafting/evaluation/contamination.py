@@ -249,11 +249,29 @@ def guard_run(
     return exclusions(pairs) if config.exclude else {}
 
 
-def read_contamination(run_dir: Any) -> dict[str, Any] | None:
-    """The guard's findings of a run (None for a run made before the guard existed)."""
+def contamination_notes(run_dir: Any) -> list[Any]:
+    """The guard's findings of a run as a run note (kind ``contamination``) for summary.json and
+    report.html; none for a run without a reference corpus or from before the guard existed."""
     from pathlib import Path
 
+    from drafting.evaluation.records import RunNote
     from drafting.evaluation.rundir import read_json
 
     path = Path(run_dir) / CONTAMINATION_FILE
-    return read_json(path) if path.exists() else None
+    if not path.exists():
+        return []
+    data = read_json(path)
+    if not data.get("corpus_size"):
+        return []
+    pairs = data.get("pairs") or []
+    scope = (f"Jaccard of input 5-gram shingles >= {data['threshold']:g} against "
+             f"{data['corpus_size']} reference cases")
+    if not pairs:
+        message = f"no case's input nearly repeats a reference case's ({scope})"
+    else:
+        listed = ", ".join(f"{p['case_id']} ~ {p['reference_id']} ({p['similarity']:.3f})"
+                           for p in pairs)
+        action = ("excluded from that case's retrieval" if data.get("excluded")
+                  else "NOT excluded: those drafts may have seen their own gold")
+        message = f"{len(pairs)} near-duplicate reference(s) ({scope}): {listed}; {action}"
+    return [RunNote(kind="contamination", message=message, details=data)]

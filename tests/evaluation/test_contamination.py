@@ -91,6 +91,10 @@ def contaminated_suite(tmp_path: Path) -> Path:
                        metrics=["structure.well_formed"])
 
 
+def _notes(run, kind: str) -> list:
+    return [n for n in run.summary.notes if n.kind == kind]
+
+
 def _capture_exclusions(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     import drafting.api
 
@@ -110,14 +114,16 @@ def test_a_run_reports_near_duplicates_and_excludes_them(
     seen = _capture_exclusions(monkeypatch)
     run = run_suite(contaminated_suite, out=tmp_path / "runs")
     assert seen == {"case-00": ["seed-000"], "case-01": ["seed-003"], "case-02": ["seed-000"]}
-    contamination = run.summary["contamination"]
+    (note,) = _notes(run, "contamination")
+    contamination = note.details
     assert contamination["excluded"] is True
     assert [(p["case_id"], p["reference_id"], p["similarity"]) for p in contamination["pairs"]] == [
         ("case-00", "seed-000", 1.0), ("case-01", "seed-003", 1.0), ("case-02", "seed-000", 1.0)]
+    assert "case-01 ~ seed-003 (1.000)" in note.message and "excluded" in note.message
     summary = json.loads((run.dir / "summary.json").read_text(encoding="utf-8"))
-    assert summary["contamination"] == contamination
+    assert [n for n in summary["notes"] if n["kind"] == "contamination"][0]["details"] == contamination
     html = (run.dir / "report.html").read_text(encoding="utf-8")
-    assert "Contamination guard" in html and "seed-003" in html
+    assert "case-01 ~ seed-003" in html
 
 
 def test_exclusion_can_be_turned_off_and_is_still_reported(
@@ -131,9 +137,10 @@ def test_exclusion_can_be_turned_off_and_is_still_reported(
     seen = _capture_exclusions(monkeypatch)
     run = run_suite(contaminated_suite, out=tmp_path / "runs")
     assert seen == {"case-00": [], "case-01": [], "case-02": []}
-    assert run.summary["contamination"]["excluded"] is False
-    assert len(run.summary["contamination"]["pairs"]) == 3
-    assert "not excluded" in (run.dir / "report.html").read_text(encoding="utf-8")
+    (note,) = _notes(run, "contamination")
+    assert note.details["excluded"] is False
+    assert len(note.details["pairs"]) == 3
+    assert "NOT excluded" in (run.dir / "report.html").read_text(encoding="utf-8")
 
 
 def test_metrics_get_the_suite_corpus(
@@ -154,9 +161,9 @@ def test_metrics_get_the_suite_corpus(
     data["drafter"]["corpus"] = {"dir": str(corpus)}
     contaminated_suite.write_text(yaml.safe_dump(data), encoding="utf-8")
     run = run_suite(contaminated_suite, out=tmp_path / "runs")
-    by_case = {r["case_id"]: r["metrics"][0] for r in run.results}
-    assert by_case["case-01"]["details"]["counts"]["copied_reference"] >= 1
-    assert by_case["case-00"]["details"]["counts"]["copied_reference"] == 0
+    by_case = {r.case_id: r.metrics[0] for r in run.results}
+    assert by_case["case-01"].details["counts"]["copied_reference"] >= 1
+    assert by_case["case-00"].details["counts"]["copied_reference"] == 0
 
 
 def test_cli_lists_near_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -196,8 +203,10 @@ def test_the_summary_counts_drafts_by_form_defect(
 
     monkeypatch.setattr(drafting.api, "adraft_report", templated)
     run = run_suite(contaminated_suite, out=tmp_path / "runs")
-    assert run.summary["defects"]["drafts"] == 3
-    assert run.summary["defects"]["with"]["template_text"] == 1
+    (note,) = _notes(run, "form_defects")
+    assert note.details["drafts"] == 3
+    assert note.details["with"]["template_text"] == 1
+    assert "of 3 scored drafts: 1 with template text" in note.message
     assert "1 with template text" in (run.dir / "report.html").read_text(encoding="utf-8")
 
 

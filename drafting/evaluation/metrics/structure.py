@@ -4,7 +4,7 @@ section well formed (no template text, labels, copied text, or diagnoses that ar
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from drafting.evaluation.metrics._defects import reference_label, template_defect
@@ -206,20 +206,30 @@ def _split_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
 
 
-def defect_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """How many drafted cases of a run have each kind of form defect (from the rows'
-    ``structure.well_formed`` details), so a summary can say "n drafts contained template text".
+def form_defect_notes(rows: Sequence[Any]) -> list[Any]:
+    """How many drafted cases of a run have each kind of form defect, as a run note (kind
+    ``form_defects``) so a summary can say "n drafts contained template text"; none when the run
+    did not score ``structure.well_formed``.
 
-    Returns:
-        ``{"drafts": n scored, "with": {kind: n drafts}}``; ``drafts`` is 0 when the run did not
-        score ``structure.well_formed``.
+    Args:
+        rows: The run's `CaseRow` records.
     """
-    scored = [
-        m for r in rows for m in r.get("metrics") or []
-        if m.get("name") == WellFormed.name and m.get("status") == "scored"
-    ]
-    return {
-        "drafts": len(scored),
-        "with": {k: sum(bool((m.get("details") or {}).get("counts", {}).get(k)) for m in scored)
-                 for k in DEFECT_KINDS},
-    }
+    from drafting.evaluation.records import RunNote
+
+    scored = [m for row in rows for m in row.metrics
+              if m.name == WellFormed.name and m.status == "scored"]
+    if not scored:
+        return []
+    with_kind = {k: sum(bool(m.details.get("counts", {}).get(k)) for m in scored)
+                 for k in DEFECT_KINDS}
+    listed = ", ".join(f"{n} with {_KIND_WORDS[k]}" for k, n in with_kind.items())
+    return [RunNote(kind="form_defects", message=f"of {len(scored)} scored drafts: {listed}",
+                    details={"drafts": len(scored), "with": with_kind})]
+
+
+_KIND_WORDS = {
+    "template_text": "template text",
+    "not_a_diagnosis": "a non-diagnosis where a diagnosis belongs",
+    "reference_label": "a reference-case label",
+    "copied_reference": "text copied from a reference",
+}
