@@ -86,8 +86,9 @@ def check_type(text: str) -> FieldVerdict:
             return FieldVerdict(OK, f"{family} ({phrase})")
     tokens = re.findall(r"[a-z]+(?:-[a-z]+)*", text.lower())
     for tok in tokens:
-        family = _MODALITY_WORDS.get(tok) or _MODALITY_WORDS.get(tok.rstrip("s"))
-        if family:
+        found = _MODALITY_WORDS.get(tok) or _MODALITY_WORDS.get(tok.rstrip("s"))
+        if found:
+            family = found
             return FieldVerdict(OK, f"{family} ({tok})")
     return FieldVerdict(BAD, "names no exercise modality (aerobic, resistance, flexibility, "
                              "balance, functional...)")

@@ -64,7 +64,7 @@ def registry() -> Any:
     """The pint unit registry plus bpm and MET (built once per process: about a second)."""
     import pint
 
-    ureg = pint.UnitRegistry(cache_folder=None)
+    ureg: Any = pint.UnitRegistry(cache_folder=None)
     # Exercise units pint does not define.
     ureg.define("beats_per_minute = 1 / minute = bpm")
     ureg.define("MET = [metabolic_equivalent] = METs = met")
