@@ -9,4 +9,5 @@ MODULES = [
     "benchmarks.concurrency",
     "benchmarks.embedded",
     "benchmarks.contamination",
+    "benchmarks.diagnosis_matcher",
 ]

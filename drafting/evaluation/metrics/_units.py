@@ -86,6 +86,10 @@ def _is_spaced_unit(token: str) -> bool:
     return low in _SPACED_ABBREVIATIONS or len(low) >= 4 or not low.isalpha()
 
 
+_PLAIN_UNITS = {"min": "minute", "mins": "minute", "sec": "second", "secs": "second",
+                "hr": "hour", "hrs": "hour"}
+
+
 @lru_cache(maxsize=2048)
 def unit_dimension(unit: str) -> str | None:
     """The pint dimensionality of a unit string ("[mass] / [time]" for "Mg/s"), "" for a
@@ -96,6 +100,8 @@ def unit_dimension(unit: str) -> str | None:
         return None
     if token in {"%", "percent"}:
         return ""
+    # Abbreviations pint finds ambiguous ("mins" is also milli-inches) or does not know.
+    token = _PLAIN_UNITS.get(low, token)
     if re.match(r"^(?:x|×|times?|sessions?)?/", low):  # "3x/week", "3/day": a rate
         token = "1/" + low.split("/", 1)[1]
     try:
