@@ -8,5 +8,6 @@ MODULES = [
     "benchmarks.harness",
     "benchmarks.concurrency",
     "benchmarks.embedded",
+    "benchmarks.contamination",
     "benchmarks.diagnosis_matcher",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,9 @@ def retrieve(
     store: ReferenceStore | None,
     k: int,
     retrieval: Retriever | str | None,
+    exclude_ids: Iterable[str] = (),
 ) -> tuple[Case, list[Case], list[RetrievedReference], str]:
-    """The case and its ``k`` most similar reference cases.
+    """The case and its ``k`` most similar reference cases (never its own id or ``exclude_ids``).
 
     Returns:
         The case, the reference cases (most similar first), the same as provenance records, and
@@ -90,7 +92,7 @@ def retrieve(
         raise ConfigError("k must be 0 or more", field="k")
     the_case = coerce_case(case)
     retriever = _retriever(store, retrieval)
-    hits = retriever.search(the_case, k=k) if k else []
+    hits = retriever.search(the_case, k=k, exclude_ids=exclude_ids) if k else []
     references = [retriever.store.get(h.case_id) for h in hits]
     provenance_refs = [
         RetrievedReference(case_id=h.case_id, title=h.title, score=h.score, retrievers=list(h.retrievers))
@@ -108,6 +110,7 @@ def prepare(
     prompts: dict[str, str] | dict[str, PromptSpec] | None,
     retrieval: Retriever | str | None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> tuple[DraftingChain, ChainState, list[RetrievedReference], str]:
     """Everything before the model calls: case, prompts, endpoint, retrieval.
 
@@ -119,7 +122,7 @@ def prepare(
     prompt_set = _prompt_set(prompts)
     endpoint = endpoint or resolve_endpoint()
     the_case, references, provenance_refs, mode = retrieve(
-        case, store=store, k=k, retrieval=retrieval
+        case, store=store, k=k, retrieval=retrieval, exclude_ids=exclude_ids
     )
     chain = DraftingChain(prompt_set, endpoint, on_progress=on_progress)
     return chain, ChainState(case=the_case, references=references), provenance_refs, mode
@@ -176,6 +179,7 @@ def draft_report(
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
     retrieval: Retriever | str | None = None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Draft a structured report for one case.
 
@@ -190,6 +194,8 @@ def draft_report(
             unspecified stages use `drafting.prompts.DEFAULT_VERSIONS`.
         retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
         on_progress: Called as ``(stage, "start"|"done", record)``.
+        exclude_ids: Reference case ids never to retrieve for this case, besides its own id
+            (e.g. the same patient filed under another id).
 
     Returns:
         The draft with its provenance.
@@ -201,7 +207,7 @@ def draft_report(
     """
     chain, state, refs, mode = prepare(
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,
-        on_progress=on_progress,
+        on_progress=on_progress, exclude_ids=exclude_ids,
     )
     final = chain.as_runnable().invoke(state)
     return assemble_draft(chain, final, refs, mode)
@@ -216,13 +222,14 @@ async def adraft_report(
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
     retrieval: Retriever | str | None = None,
     on_progress: ProgressFn | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Async twin of `draft_report` (same arguments, same result)."""
     # Retrieval is CPU work (query embedding, scoring): off the event loop, so cases overlap.
     chain, state, refs, mode = await asyncio.to_thread(
         prepare,
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,
-        on_progress=on_progress,
+        on_progress=on_progress, exclude_ids=exclude_ids,
     )
     final = await chain.as_runnable().ainvoke(state)
     return assemble_draft(chain, final, refs, mode)

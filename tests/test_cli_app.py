@@ -10,4 +10,5 @@ from drafting.cli import app
 def test_every_command_group_is_registered() -> None:
     commands = typer.main.get_command(app).commands  # a click Group
     assert sorted(commands) == ["cases", "draft", "eval", "fixtures", "retrieve"]
-    assert sorted(commands["eval"].commands) == ["baseline", "check", "compare", "retrieval", "run", "score"]
+    assert sorted(commands["eval"].commands) == [
+        "baseline", "check", "compare", "contamination", "retrieval", "run", "score"]

@@ -11,7 +11,16 @@ import sys
 import click
 import typer
 
-from drafting.cli import cases, draft, eval_run, eval_score, evaluate, fixtures, retrieve
+from drafting.cli import (
+    cases,
+    draft,
+    eval_contamination,
+    eval_run,
+    eval_score,
+    evaluate,
+    fixtures,
+    retrieve,
+)
 from drafting.cli._common import err_console
 from drafting.errors import DraftingError, EndpointError, InputError, ReplyParseError
 
@@ -23,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cases.app, name="cases")
-for _group in (fixtures, retrieve, draft, evaluate, eval_run, eval_score):
+for _group in (fixtures, retrieve, draft, evaluate, eval_run, eval_score, eval_contamination):
     _group.register(app)
 
 

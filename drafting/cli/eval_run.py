@@ -67,6 +67,8 @@ def run(
     )
     if result.summary is not None:
         console.print(summary_table(result.summary))
+        for note in result.summary.notes:
+            err_console.print(f"{escape(note.kind)}: {escape(note.message)}")
         if result.summary.cases.failed:
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"

@@ -28,6 +28,7 @@ from typing import Protocol
 from drafting.errors import ConfigError, InputError
 from drafting.evaluation import rundir
 from drafting.evaluation.case_rows import draft_case, load_error_row
+from drafting.evaluation.contamination import contamination_notes, guard_run
 from drafting.evaluation.metrics import Metric
 from drafting.evaluation.records import CaseRow, RunConfig, RunNote
 from drafting.evaluation.rundir import Run, load_run
@@ -128,6 +129,9 @@ async def arun_suite(
         raise ConfigError(exc.one_line(), path=s.source_path, field="cases") from None
 
     run_dir, done = _open_run_dir(setup, resume=resume, out=out)
+    # The contamination guard, before any drafting: near-duplicate references are reported and
+    # (by default) excluded from that case's retrieval.
+    setup.exclude = guard_run(run_dir, loaded, setup.corpus, s.drafter.contamination)
     writer = rundir.ResultsWriter(run_dir / rundir.RESULTS)
     if observer is not None:
         observer.start(len(loaded) + len(load_errors))
@@ -149,7 +153,7 @@ async def arun_suite(
         writer.close()
         if observer is not None:
             observer.close()
-    return finish_run(run_dir, cases={c.id: c for c in loaded})
+    return finish_run(run_dir, cases={c.id: c for c in loaded}, notes=contamination_notes(run_dir))
 
 
 def finish_run(
@@ -163,6 +167,7 @@ def finish_run(
             loaded again from the suite's case source).
         notes: Run-level notes for summary.json and report.html (e.g. a contamination report).
     """
+    from drafting.evaluation.metrics.structure import form_defect_notes
     from drafting.evaluation.report_html import write_report
     from drafting.evaluation.stats import summarise_rows
 
@@ -173,7 +178,7 @@ def finish_run(
     if run.config is not None:
         summary.config_hash = run.config.config_hash
         summary.thresholds = dict(run.config.suite.thresholds)
-    summary.notes = list(notes)
+    summary.notes = [*notes, *form_defect_notes(run.results)]
     rundir.write_record(run_dir / rundir.SUMMARY, summary)
     keys = sorted({key for row in run.results for key in row.fixture_keys})
     if keys:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from drafting.errors import ConfigError
+from drafting.errors import ConfigError, InputError
 from drafting.evaluation.metrics import DEFAULT_METRICS, JUDGE_METRICS, Metric, build_metrics
 from drafting.evaluation.records import PromptRecord, RunConfig
 from drafting.evaluation.suite import Suite, load_case_source
@@ -44,6 +44,10 @@ class RunSetup:
         judge_endpoint: The judge's endpoint (None without a judge).
         draft_fn: A custom draft function, or None for the real drafter.
         draft_fn_name: ``default``, the hook's ``module:function`` or the function's name.
+        corpus: The drafter's reference corpus (loaded once: retrieval, the contamination guard
+            and the metrics that check copied text share it).
+        exclude: case id -> reference ids its retrieval must not return (set by the
+            contamination guard before drafting).
     """
 
     suite: Suite
@@ -52,12 +56,16 @@ class RunSetup:
     judge_endpoint: Endpoint | None
     draft_fn: DraftFn | None
     draft_fn_name: str
+    corpus: list[Case] = field(default_factory=list)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
 
     def drafter(self) -> DraftFn:
         """The draft function: the custom one, else the real drafter (built on first call:
         it loads the reference corpus and its retrieval index)."""
         if self.draft_fn is None:
-            self.draft_fn = default_draft_fn(self.suite, self.endpoint)
+            self.draft_fn = default_draft_fn(
+                self.suite, self.endpoint, corpus=self.corpus, exclude=self.exclude
+            )
         return self.draft_fn
 
     def config(self, run_id: str) -> RunConfig:
@@ -109,19 +117,57 @@ def prepare_run(
     elif draft_fn is not None:
         draft_fn_name = _qualname(draft_fn)
     judge = build_endpoint(suite, judge=True) if suite.judge is not None else None
+    corpus = suite_corpus(suite, required=draft_fn is None)
+    references = {c.id: c for c in corpus}
     return RunSetup(
         suite=suite,
-        metrics=list(metrics) if metrics is not None else suite_metrics(suite, judge),
+        metrics=list(metrics) if metrics is not None else suite_metrics(suite, judge, references),
         endpoint=build_endpoint(suite) if draft_fn is None else None,
         judge_endpoint=judge,
         draft_fn=draft_fn,
         draft_fn_name=draft_fn_name,
+        corpus=corpus,
     )
 
 
-def suite_metrics(s: Suite, judge: Endpoint | None) -> list[Metric]:
+def load_suite_corpus(s: Suite) -> list[Case]:
+    """The drafter's reference corpus (empty when the suite retrieves nothing).
+
+    Raises:
+        ConfigError: The corpus cannot be read or holds no case.
+    """
+    d = s.drafter
+    if d.corpus is None or d.k <= 0:
+        return []
+    try:
+        corpus, errors = load_case_source(d.corpus)
+    except InputError as exc:
+        raise ConfigError(exc.one_line(), path=s.source_path, field="drafter.corpus") from None
+    for err in errors:
+        log.warning("reference case skipped: %s", err.path)
+    if not corpus:
+        raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
+    return corpus
+
+
+def suite_corpus(s: Suite, *, required: bool = True) -> list[Case]:
+    """`load_suite_corpus`; when not ``required`` (a run drafting with its own function), an
+    empty corpus with a warning when it cannot be loaded."""
+    try:
+        return load_suite_corpus(s)
+    except InputError as exc:
+        if required:
+            raise
+        log.warning("reference corpus not loaded: %s", exc.one_line())
+        return []
+
+
+def suite_metrics(
+    s: Suite, judge: Endpoint | None, references: Mapping[str, Case] | None = None
+) -> list[Metric]:
     """The suite's metric objects: its list, else the default set (plus the judge metrics when
-    the suite configures a judge).
+    the suite configures a judge). ``references`` (the corpus by id) goes to the metrics that
+    check drafts for copied reference text.
 
     Raises:
         ConfigError: An unknown metric or parameter, named with the suite file.
@@ -130,7 +176,7 @@ def suite_metrics(s: Suite, judge: Endpoint | None) -> list[Metric]:
     if not specs:
         specs = list(DEFAULT_METRICS) + (list(JUDGE_METRICS) if judge is not None else [])
     try:
-        return build_metrics(specs, judge_endpoint=judge)
+        return build_metrics(specs, judge_endpoint=judge, references=references)
     except ConfigError as exc:
         raise ConfigError(exc.message, path=s.source_path, field=exc.field or "metrics") from None
 
@@ -150,11 +196,25 @@ def build_endpoint(s: Suite, *, judge: bool = False) -> Endpoint | None:
     )
 
 
-def default_draft_fn(s: Suite, endpoint: Endpoint | None) -> DraftFn:
+def default_draft_fn(
+    s: Suite,
+    endpoint: Endpoint | None,
+    *,
+    corpus: Sequence[Case] = (),
+    exclude: Mapping[str, Sequence[str]] | None = None,
+) -> DraftFn:
     """A draft function calling `drafting.api.adraft_report` with the suite's drafter settings.
 
     The reference store and retriever are built once here and shared by every case.
+
+    Args:
+        s: The suite.
+        endpoint: The drafter's endpoint.
+        corpus: The reference corpus when already loaded (default: loaded from the suite).
+        exclude: case id -> reference ids never to retrieve for it (the contamination guard's);
+            read when each case is drafted.
     """
+    exclude = exclude if exclude is not None else {}
     from drafting.api import adraft_report
     from drafting.cases import ReferenceStore
     from drafting.retrieval import Retriever
@@ -163,12 +223,7 @@ def default_draft_fn(s: Suite, endpoint: Endpoint | None) -> DraftFn:
     retriever: Retriever | None = None
     drafter = s.drafter
     if drafter.corpus is not None and drafter.k > 0:
-        corpus, errors = load_case_source(drafter.corpus)
-        for err in errors:
-            log.warning("reference case skipped: %s", err.path)
-        if not corpus:
-            raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
-        store = ReferenceStore(corpus)
+        store = ReferenceStore(list(corpus) or load_suite_corpus(s))
         retriever = Retriever.from_store(store, mode=drafter.retrieval_mode)
     prompts = dict(drafter.prompts) or None
 
@@ -182,7 +237,8 @@ def default_draft_fn(s: Suite, endpoint: Endpoint | None) -> DraftFn:
 
     async def draft(case: Case) -> Draft:
         return await adraft_report(
-            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts, retrieval=retriever
+            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts, retrieval=retriever,
+            exclude_ids=exclude.get(case.id, ()),
         )
 
     return draft

@@ -63,6 +63,15 @@ class EndpointConfig(_Strict):
     base_url: str | None = None
 
 
+class ContaminationConfig(_Strict):
+    """The contamination guard: corpus cases whose input nearly repeats a case's input (the same
+    patient under another id) are reported and, unless ``exclude`` is false, never retrieved
+    for that case. See `drafting.evaluation.contamination`."""
+
+    exclude: bool = True
+    threshold: float = Field(0.2, gt=0, le=1, description="Jaccard of input 5-gram shingles.")
+
+
 class DrafterConfig(EndpointConfig):
     """How each case is drafted."""
 
@@ -70,6 +79,7 @@ class DrafterConfig(EndpointConfig):
     k: int = Field(3, ge=0, le=50)
     retrieval_mode: str = "auto"
     corpus: CaseSource | None = None
+    contamination: ContaminationConfig = Field(default_factory=ContaminationConfig)
 
 
 class FixturesConfig(_Strict):

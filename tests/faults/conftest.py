@@ -17,7 +17,7 @@ from tests.support import SEEDS_DIR
 FAST_METRICS = [
     "structure.sections_present",
     "structure.disclaimer",
-    "rehabilitation.fitt_vp_completeness",
+    "rehabilitation.plan_validity",
     "rehabilitation.precautions_monitoring",
     "cost.tokens",
 ]

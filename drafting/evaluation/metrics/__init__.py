@@ -14,7 +14,7 @@ built only with a judge endpoint (``build_metrics([...], judge_endpoint=endpoint
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from drafting.errors import ConfigError
@@ -35,11 +35,12 @@ from drafting.evaluation.metrics.findings import (
 from drafting.evaluation.metrics.judge import JudgeFactualCorrectness, JudgeFaithfulness
 from drafting.evaluation.metrics.judge_diagnosis import JudgeDiagnosisEquivalence
 from drafting.evaluation.metrics.rehabilitation import (
-    FittVpCompleteness,
+    PlanValidity,
     PrecautionsMonitoring,
     RehabilitationSemanticSimilarity,
 )
-from drafting.evaluation.metrics.structure import DisclaimerPresent, SectionsPresent
+from drafting.evaluation.metrics.structure import DisclaimerPresent, SectionsPresent, WellFormed
+from drafting.schema import Case
 
 
 def _top_k(k: int) -> Callable[..., Metric]:
@@ -53,6 +54,7 @@ def _top_k(k: int) -> Callable[..., Metric]:
 METRICS: dict[str, Callable[..., Metric]] = {
     "structure.sections_present": SectionsPresent,
     "structure.disclaimer": DisclaimerPresent,
+    "structure.well_formed": WellFormed,
     "findings.rouge_l": FindingsRougeL,
     "findings.bleu": FindingsBleu,
     "findings.semantic_similarity": FindingsSemanticSimilarity,
@@ -61,7 +63,7 @@ METRICS: dict[str, Callable[..., Metric]] = {
     "diagnosis.final_partial": FinalDiagnosisPartial,
     "diagnosis.top1_hit": _top_k(1),
     "diagnosis.top3_hit": _top_k(3),
-    "rehabilitation.fitt_vp_completeness": FittVpCompleteness,
+    "rehabilitation.plan_validity": PlanValidity,
     "rehabilitation.precautions_monitoring": PrecautionsMonitoring,
     "rehabilitation.semantic_similarity": RehabilitationSemanticSimilarity,
     "judge.faithfulness": JudgeFaithfulness,
@@ -78,10 +80,11 @@ DEFAULT_METRICS = [name for name in METRICS if name not in JUDGE_METRICS]
 DETERMINISTIC_METRICS = [
     "structure.sections_present",
     "structure.disclaimer",
+    "structure.well_formed",
     "findings.rouge_l",
     "findings.bleu",
     "findings.support",
-    "rehabilitation.fitt_vp_completeness",
+    "rehabilitation.plan_validity",
     "rehabilitation.precautions_monitoring",
     "cost.tokens",
     "cost.seconds",
@@ -130,6 +133,7 @@ def build_metrics(
     *,
     judge_endpoint: Any = None,
     judge_llm: Any = None,
+    references: Mapping[str, Case] | None = None,
 ) -> list[Metric]:
     """Build metric objects from names or ``{name: params}`` specs.
 
@@ -139,6 +143,8 @@ def build_metrics(
             ``"<section>.*"`` expand to several metrics. None means `DEFAULT_METRICS`.
         judge_endpoint: The judge `Endpoint`, needed by ``judge.*`` metrics.
         judge_llm: A ready ragas LLM for the judge metrics (tests), instead of an endpoint.
+        references: The reference corpus by case id, given to the metrics that take it
+            (``references`` parameter: they check drafts for text copied from their references).
 
     Returns:
         The metrics, in the order given, without duplicates.
@@ -155,7 +161,8 @@ def build_metrics(
             factory = METRICS.get(name)
             if factory is None:
                 raise ConfigError(f"unknown metric {name!r} (known: {', '.join(METRICS)})", field="metrics")
-            allowed = set(inspect.signature(factory).parameters) - {"llm", "endpoint", "k"}
+            signature = inspect.signature(factory).parameters
+            allowed = set(signature) - {"llm", "endpoint", "k", "references"}
             unknown = sorted(set(params) - allowed)
             if unknown:
                 hint = f"parameters: {', '.join(sorted(allowed))}" if allowed else "no parameters"
@@ -163,6 +170,8 @@ def build_metrics(
                     f"metric {name!r} has no parameter {unknown[0]!r} ({hint})", field="metrics"
                 )
             kwargs = dict(params)
+            if "references" in signature:
+                kwargs["references"] = references
             if name in JUDGE_METRICS:
                 if judge_endpoint is None and judge_llm is None:
                     raise ConfigError(

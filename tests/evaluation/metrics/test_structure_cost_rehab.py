@@ -29,22 +29,23 @@ def test_disclaimer_must_be_the_fixed_text():
     assert (r.value, r.reason) == (0.0, "disclaimer differs from the fixed text")
 
 
-def test_fitt_vp_completeness():
+def test_plan_validity_scores_each_field_of_each_item():
+    # Blank fields are invalid fields: the presence check is part of validity.
     case = knee_case()
     half = Exercise(type="stretching", frequency="daily", intensity="gentle")
     rehab = Rehabilitation(exercises=[FULL_EXERCISE, half])
-    r = _score("rehabilitation.fitt_vp_completeness", draft_of(Report(rehabilitation=rehab)), case)
+    r = _score("rehabilitation.plan_validity", draft_of(Report(rehabilitation=rehab)), case)
     assert r.value == 9 / 12
-    assert r.details["blank_fields"] == {"2": ["time", "volume", "progression"]}
-    r = _score("rehabilitation.fitt_vp_completeness", draft_of(Report()), case)
-    assert (r.status, r.value) == ("scored", 0.0)
+    assert [f for f, v in r.details["items"][1].items() if v["score"] == 0] == [
+        "time", "volume", "progression"]
+    assert r.details["items"][1]["time"]["reason"] == "empty"
 
 
 def test_precautions_and_monitoring():
     case = knee_case()
     metric = "rehabilitation.precautions_monitoring"
     assert _score(metric, draft_of(case.gold), case).value == 1.0
-    one = Report(rehabilitation=Rehabilitation(monitoring=["pain"]))
+    one = Report(rehabilitation=Rehabilitation(monitoring=["Record pain before each session"]))
     assert _score(metric, draft_of(one), case).value == 0.5
     assert _score(metric, draft_of(Report()), case).value == 0.0
 
