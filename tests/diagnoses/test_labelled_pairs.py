@@ -58,14 +58,15 @@ def test_heldout_precision_meets_the_target():
 
 @requires_medpix
 def test_heldout_recall_has_not_regressed():
-    # measured 0.613 (rules + MiniLM tie-break at 0.83); a floor, not the target (see the next test)
-    assert (_heldout().recall or 0) >= 0.59
+    # measured 0.639 (rules with DO + MONDO synonyms, MiniLM tie-break at 0.83); a floor, not the
+    # target (see the next test)
+    assert (_heldout().recall or 0) >= 0.61
 
 
 @requires_medpix
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out recall of 'same' is 0.61, below the 0.75 target: many synonyms and eponyms in "
+    reason="held-out recall of 'same' is 0.64, below the 0.75 target: many synonyms and eponyms in "
     "the set are missing from the packaged terminology (see benchmarks/diagnosis_matcher.py)",
 )
 def test_heldout_recall_meets_the_target():
