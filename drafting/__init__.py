@@ -25,6 +25,8 @@ _LAZY = {
     "load_case": "drafting.cases",
     "draft_report": "drafting.api",
     "adraft_report": "drafting.api",
+    "draft_baseline": "drafting.api",
+    "adraft_baseline": "drafting.api",
     "Endpoint": "drafting.llm.config",
     "run_suite": "drafting.evaluation",
     "load_run": "drafting.evaluation",

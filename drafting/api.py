@@ -70,6 +70,35 @@ def _retriever(store: ReferenceStore | None, retrieval: Retriever | str | None) 
     return Retriever.from_store(store, mode=retrieval or "auto")
 
 
+def retrieve(
+    case: CaseLike,
+    *,
+    store: ReferenceStore | None,
+    k: int,
+    retrieval: Retriever | str | None,
+) -> tuple[Case, list[Case], list[RetrievedReference], str]:
+    """The case and its ``k`` most similar reference cases.
+
+    Returns:
+        The case, the reference cases (most similar first), the same as provenance records, and
+        the retrieval mode used.
+
+    Raises:
+        InputError: The case or ``k`` is invalid.
+    """
+    if k < 0:
+        raise ConfigError("k must be 0 or more", field="k")
+    the_case = coerce_case(case)
+    retriever = _retriever(store, retrieval)
+    hits = retriever.search(the_case, k=k) if k else []
+    references = [retriever.store.get(h.case_id) for h in hits]
+    provenance_refs = [
+        RetrievedReference(case_id=h.case_id, title=h.title, score=h.score, retrievers=list(h.retrievers))
+        for h in hits
+    ]
+    return the_case, references, provenance_refs, retriever.mode
+
+
 def prepare(
     case: CaseLike,
     *,
@@ -87,21 +116,13 @@ def prepare(
     """
     from drafting.llm import resolve_endpoint
 
-    if k < 0:
-        raise ConfigError("k must be 0 or more", field="k")
-    the_case = coerce_case(case)
     prompt_set = _prompt_set(prompts)
     endpoint = endpoint or resolve_endpoint()
-    retriever = _retriever(store, retrieval)
-    hits = retriever.search(the_case, k=k) if k else []
-    ref_store = retriever.store
-    references = [ref_store.get(h.case_id) for h in hits]
-    provenance_refs = [
-        RetrievedReference(case_id=h.case_id, title=h.title, score=h.score, retrievers=list(h.retrievers))
-        for h in hits
-    ]
+    the_case, references, provenance_refs, mode = retrieve(
+        case, store=store, k=k, retrieval=retrieval
+    )
     chain = DraftingChain(prompt_set, endpoint, on_progress=on_progress)
-    return chain, ChainState(case=the_case, references=references), provenance_refs, retriever.mode
+    return chain, ChainState(case=the_case, references=references), provenance_refs, mode
 
 
 def assemble_draft(
@@ -166,7 +187,7 @@ def draft_report(
             local model unless the environment configures another).
         k: How many reference cases to ground the draft in.
         prompts: Prompt version per stage (``{"diagnosis": "v2"}``), or loaded `PromptSpec` objects;
-            unspecified stages use ``v1``.
+            unspecified stages use `drafting.prompts.DEFAULT_VERSIONS`.
         retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
         on_progress: Called as ``(stage, "start"|"done", record)``.
 
@@ -205,3 +226,40 @@ async def adraft_report(
     )
     final = await chain.as_runnable().ainvoke(state)
     return assemble_draft(chain, final, refs, mode)
+
+
+def draft_baseline(
+    case: CaseLike,
+    *,
+    store: ReferenceStore | None = None,
+    k: int = 3,
+    retrieval: Retriever | str | None = None,
+) -> Draft:
+    """Draft a report for one case with the retrieval-only baseline (no model; see
+    `drafting.baseline`): findings from the case input, diagnosis and differentials from the
+    nearest references, the plan of the nearest reference that has one.
+
+    Args:
+        case: A `Case`, a path to a case file, or a dict of case fields.
+        store: Reference cases to retrieve from (default: the bundled ``reference_cases/``).
+        k: How many reference cases to draw on.
+        retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
+
+    Raises:
+        InputError: The case or ``k`` is invalid.
+    """
+    from drafting.baseline import retrieval_draft
+
+    the_case, references, hits, mode = retrieve(case, store=store, k=k, retrieval=retrieval)
+    return retrieval_draft(the_case, references, hits, mode)
+
+
+async def adraft_baseline(
+    case: CaseLike,
+    *,
+    store: ReferenceStore | None = None,
+    k: int = 3,
+    retrieval: Retriever | str | None = None,
+) -> Draft:
+    """Async twin of `draft_baseline`: retrieval runs off the event loop."""
+    return await asyncio.to_thread(draft_baseline, case, store=store, k=k, retrieval=retrieval)

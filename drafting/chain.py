@@ -19,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from drafting.candidates import diagnosis_candidates, format_candidates
 from drafting.errors import ReplyParseError
-from drafting.parsing import Message, parse_reply, repair_messages, truncation_error
+from drafting.parsing import (
+    Message,
+    describe_bounds,
+    parse_reply,
+    repair_messages,
+    truncation_error,
+)
 from drafting.prompts import STAGES, PromptSpec
 from drafting.schema import (
     Case,
@@ -65,8 +72,10 @@ def fence(text: str) -> str:
 
 def format_case_input(inp: CaseInput) -> str:
     """The case input as plain labelled text: the only case text a prompt ever receives."""
-    who = " ".join(p for p in (f"{inp.age}-year-old" if inp.age is not None else "", inp.sex) if p)
-    lines = [f"Patient: {who or 'not stated'}"]
+    # An unknown sex is left out rather than written: "48-year-old unknown" was copied as a diagnosis.
+    sex = inp.sex if inp.sex != "unknown" else ""
+    who = " ".join(p for p in (f"{inp.age}-year-old" if inp.age is not None else "", sex) if p)
+    lines = [f"Patient: {who or 'age and sex not stated'}"]
     if inp.clinical_history:
         lines.append(f"Clinical history: {inp.clinical_history}")
     for study in inp.imaging:
@@ -84,51 +93,91 @@ def _clip(text: str, max_chars: int) -> str:
     return text[: max(0, max_chars - 1)].rsplit(" ", 1)[0] + "…"
 
 
-def _reference_section(stage: str, ref: Case) -> str:
+#: The header of every reference block: unnumbered, so there is no "Reference 2" to copy.
+REFERENCE_LABEL = "Other patient (a similar case, NOT this patient)"
+
+
+def _reference_summary(stage: str, ref: Case, case: Case) -> str:
+    """What a reference block says about the other patient's own presentation."""
+    if stage == "findings" and case.input.imaging:
+        # The case has its own imaging text: the findings stage sees no other patient's imaging
+        # words at all (it copied them verbatim), only what kind of study it was.
+        studies = "; ".join(
+            ", ".join(p for p in (s.modality, s.region) if p) for s in ref.input.imaging
+        )
+        return f"Studied with: {studies}" if studies.strip("; ") else ""
+    return " ".join(p for p in (ref.input.clinical_history, ref.input.imaging_text()) if p)
+
+
+def _reference_section(stage: str, ref: Case, case: Case) -> str:
     gold = ref.gold
+    final = gold.final_diagnosis or gold.diagnosis.primary
     if stage == "findings":
-        # MedPix references carry no separate gold findings; their imaging description is the
-        # reported finding text.
-        return "Reported findings: " + (gold.findings or ref.input.imaging_text() or "(none)")
+        if case.input.imaging:
+            # Nor their diagnosis: a findings list is no place for another patient's disease.
+            return ""
+        # No imaging text of its own: the other patient's reported findings show what to describe.
+        return "Their reported findings: " + (gold.findings or ref.input.imaging_text() or "(none)")
     if stage == "diagnosis":
         diff = ", ".join(d.name for d in gold.diagnosis.differentials[:4])
-        final = gold.final_diagnosis or gold.diagnosis.primary or "(not recorded)"
-        return f"Final diagnosis: {final}" + (f". Differentials considered: {diff}" if diff else "")
+        return f"Their final diagnosis: {final or '(not recorded)'}" + (
+            f". Differentials considered for them: {diff}" if diff else ""
+        )
+    # Rehabilitation: the plan first, so a tight budget clips the diagnosis line, never the plan.
     plan = gold.rehabilitation.text()
-    final = gold.final_diagnosis or gold.diagnosis.primary
-    return (f"Diagnosis: {final}. " if final else "") + ("Plan: " + plan if plan else "Plan: (none recorded)")
+    return ("Their plan: " + plan if plan else "Their plan: (none recorded)") + (
+        f". Their diagnosis: {final}" if final else ""
+    )
 
 
-def format_references(stage: str, references: list[Case], budget_tokens: int) -> str:
-    """Each reference's input summary and its gold section for ``stage``, within a token budget.
+def format_references(
+    stage: str, references: list[Case], budget_tokens: int, case: Case | None = None
+) -> str:
+    """Each reference's summary and its gold section for ``stage``, within a token budget.
 
-    References come most similar first; each gets an equal share of the budget, of which its input
-    summary takes at most 40%.
+    References come most similar first; each gets an equal share of the budget, of which its
+    summary takes at most 40%. Every block is labelled as another patient.
+
+    Args:
+        stage: The chain stage the block is for.
+        references: The retrieved reference cases.
+        budget_tokens: Token budget of the whole block.
+        case: The case being drafted (decides whether the findings stage may see other
+            patients' imaging text: only when the case has none of its own).
     """
     if not references:
-        return "(no reference cases available)"
+        return "(no similar cases available)"
+    case = case or Case(id="query", input=CaseInput(clinical_history="(none)"))
     share = budget_tokens * CHARS_PER_TOKEN // len(references)
     blocks = []
-    for i, ref in enumerate(references, 1):
-        summary = _clip(
-            " ".join(p for p in (ref.input.clinical_history, ref.input.imaging_text()) if p),
-            int(share * 0.4),
-        )
-        section = _clip(_reference_section(stage, ref), share - len(summary))
-        blocks.append(f"Reference {i}:\n  Case: {fence(summary)}\n  {fence(section)}")
+    for ref in references:
+        summary = _clip(_reference_summary(stage, ref, case), int(share * 0.4))
+        section = _clip(_reference_section(stage, ref, case), share - len(summary))
+        lines = [f"{REFERENCE_LABEL}:"]
+        if summary:
+            lines.append(f"  Their case: {fence(summary)}")
+        if section:
+            lines.append(f"  {fence(section)}")
+        blocks.append("\n".join(lines))
     return "\n".join(blocks)
 
 
 def stage_variables(stage: str, state: ChainState, budget_tokens: int) -> dict[str, str]:
-    """The prompt variables of ``stage`` given the state so far."""
+    """The prompt variables of ``stage`` given the state so far.
+
+    Variables a prompt version does not use are ignored when it renders (``candidates`` is used by
+    diagnosis v3 only).
+    """
     variables = {
         "case": format_case_input(state.case.input),
-        "references": format_references(stage, state.references, budget_tokens),
+        "references": format_references(stage, state.references, budget_tokens, state.case),
     }
     if stage in ("diagnosis", "rehabilitation"):
         findings = state.outputs["findings"]
         assert isinstance(findings, FindingsOutput)
         variables["findings"] = "\n".join(f"- {f}" for f in findings.findings)
+    if stage == "diagnosis":
+        variables["candidates"] = fence(format_candidates(diagnosis_candidates(state.references)))
     if stage == "rehabilitation":
         dx = state.outputs["diagnosis"]
         assert isinstance(dx, DiagnosisOutput)
@@ -185,7 +234,11 @@ def _stage_protocol(
                 truncated=error.truncated,
             )
         problem = str(error).removeprefix(f"stage {spec.stage}: ")
-        messages = repair_messages(messages, raw, problem, truncated=error.truncated)
+        budget = (
+            f"the whole reply within {spec.parameters.max_tokens} tokens; "
+            + describe_bounds(spec.output_model)
+        )
+        messages = repair_messages(messages, raw, problem, truncated=error.truncated, budget=budget)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

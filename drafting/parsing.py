@@ -33,15 +33,67 @@ def extract_json_text(raw: str) -> str:
     return text
 
 
+def _friendly(err: dict) -> str:
+    """One validation error in words a model can act on."""
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    shown = f" (got {json.dumps(got)[:80]})" if isinstance(got, str) else ""
+    if err["type"] == "string_pattern_mismatch":
+        return (
+            "must be plain text starting with a letter or digit, without braces, brackets, "
+            f"quotes or underscores, within its length limit{shown}"
+        )
+    if err["type"] == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters{shown}"
+    if err["type"] == "string_too_short":
+        return f"must be at least {ctx.get('min_length')} characters of content{shown}"
+    if err["type"] == "too_long":
+        return f"must have at most {ctx.get('max_length')} items"
+    if err["type"] == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if err["type"] == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"]
+
+
 def describe_validation_error(exc: ValidationError, limit: int = 4) -> str:
-    """A short, model-readable summary of what failed validation."""
+    """A short, model-readable summary of what failed validation: where, and what is required."""
     parts = []
     for err in exc.errors(include_url=False)[:limit]:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{loc}: {err['msg']}")
+        parts.append(f"{loc}: {_friendly(err)}")
     more = len(exc.errors()) - limit
     if more > 0:
         parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def describe_bounds(model: type[BaseModel]) -> str:
+    """The limits of a stage-output schema in words, e.g. "findings: 1 to 6 items of at most 150
+    characters"; what a repair turn quotes as the budget."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    parts: list[str] = []
+
+    def walk(node: dict, path: str) -> None:
+        if "$ref" in node:
+            node = defs[node["$ref"].rsplit("/", 1)[-1]]
+        kind = node.get("type")
+        if kind == "object":
+            for key, sub in node.get("properties", {}).items():
+                walk(sub, f"{path}.{key}" if path else key)
+        elif kind == "array":
+            items = node["items"]
+            count = f"{node.get('minItems', 0)} to {node.get('maxItems', 'any number of')} items"
+            if "$ref" in items or items.get("type") == "object":
+                parts.append(f"{path}: {count}")
+                walk(items, f"{path}[]")
+            else:
+                parts.append(f"{path}: {count} of at most {items.get('maxLength')} characters")
+        elif kind == "string":
+            parts.append(f"{path}: at most {node.get('maxLength')} characters")
+
+    walk(schema, "")
     return "; ".join(parts)
 
 
@@ -93,24 +145,33 @@ def truncation_error(raw: str, stage: str | None) -> ReplyParseError:
 
 
 def repair_messages(
-    messages: list[Message], raw: str, problem: str, *, truncated: bool = False
+    messages: list[Message],
+    raw: str,
+    problem: str,
+    *,
+    truncated: bool = False,
+    budget: str | None = None,
 ) -> list[Message]:
     """The conversation extended with the bad reply and a request to correct it.
 
     Args:
         messages: The messages that produced the bad reply.
         raw: The bad reply.
-        problem: What was wrong with it (from `ReplyParseError`).
+        problem: What was wrong with it (from `ReplyParseError`): named in the request.
         truncated: The reply was cut off at the token limit: ask for a shorter one instead.
+        budget: The limits the reply must keep (token limit and `describe_bounds`), quoted in the
+            request when given.
     """
+    limits = f" Limits: {budget}." if budget else ""
     if truncated:
         request = (
             "That reply was too long and was cut off before the JSON object ended. "
             "Reply again with a complete, shorter JSON object: brief sentences, no repetition."
+            + limits
         )
     else:
         request = (
             f"That reply could not be used: {problem}. "
-            "Reply again with only the corrected JSON object, with every required key."
+            "Reply again with only the corrected JSON object, with every required key." + limits
         )
     return [*messages, ("assistant", raw), ("user", request)]

@@ -26,6 +26,9 @@ from drafting.schema import STAGE_OUTPUTS, PromptRef
 #: The chain's stages, in order.
 STAGES = ("findings", "diagnosis", "rehabilitation")
 DEFAULT_VERSION = "v1"
+#: The version each stage uses when none is asked for: the newest that has been recorded and
+#: measured against the one before it (README, "What the embedded model achieves").
+DEFAULT_VERSIONS = {"findings": "v2", "diagnosis": "v3", "rehabilitation": "v1"}
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -219,7 +222,7 @@ def available_versions(stage: str, *, root: str | Path | None = None) -> list[st
 def load_prompt_set(
     versions: dict[str, str] | None = None, *, root: str | Path | None = None
 ) -> dict[str, PromptSpec]:
-    """The prompt for every stage: the given versions, ``v1`` for the rest.
+    """The prompt for every stage: the given versions, `DEFAULT_VERSIONS` for the rest.
 
     Raises:
         ConfigError: An unknown stage or a missing version.
@@ -231,7 +234,15 @@ def load_prompt_set(
             f"unknown stage(s) {', '.join(sorted(unknown))} (stages: {', '.join(STAGES)})",
             field="prompts",
         )
-    return {s: load_prompt(s, versions.get(s, DEFAULT_VERSION), root=root) for s in STAGES}
+    return {s: load_prompt(s, versions.get(s) or _default_version(s, root), root=root) for s in STAGES}
+
+
+def _default_version(stage: str, root: str | Path | None) -> str:
+    """`DEFAULT_VERSIONS` for the stage, or ``v1`` in a prompt directory that lacks it."""
+    version = DEFAULT_VERSIONS[stage]
+    if version in available_versions(stage, root=root):
+        return version
+    return DEFAULT_VERSION
 
 
 def parse_prompt_overrides(items: list[str]) -> dict[str, str]:

@@ -83,7 +83,7 @@ def test_cli_draft_json_in_replay_validates(tmp_path, capsys):
     err = capsys.readouterr().err
     assert all(f"✓ {stage}" in err for stage in ("findings", "diagnosis", "rehabilitation"))
     markdown = render_markdown(draft)
-    assert "seed-003" in markdown and "diagnosis=v1" in markdown
+    assert "seed-003" in markdown and "diagnosis=v3" in markdown
 
 
 def test_replay_miss_names_stage_case_and_command(tmp_path, seeds_store):

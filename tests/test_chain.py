@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from drafting.api import adraft_report, draft_report
 from drafting.cases import ReferenceStore, load_case
 from drafting.chain import (
+    REFERENCE_LABEL,
     ChainState,
     DraftingChain,
     format_case_input,
@@ -19,7 +21,7 @@ from drafting.chain import (
 )
 from drafting.errors import ReplyParseError
 from drafting.llm import resolve_endpoint
-from drafting.prompts import load_prompt_set
+from drafting.prompts import DEFAULT_VERSIONS, load_prompt_set
 from drafting.schema import DISCLAIMER, Draft, FindingsOutput
 from tests.llm.fake_server import FakeOpenAIServer, Reply, chat_completion
 from tests.support import SEEDS_DIR
@@ -58,12 +60,57 @@ def test_case_text_is_fenced_and_cannot_close_the_fence():
 
 def test_references_fit_the_budget_and_carry_the_stage_section():
     ref = load_case(SEED3)
-    for stage, marker in (("findings", "Reported findings"), ("diagnosis", "Final diagnosis"),
-                          ("rehabilitation", "Plan:")):
+    for stage, marker in (("findings", "Their reported findings"), ("diagnosis", "Their final diagnosis"),
+                          ("rehabilitation", "Their plan:")):
         text = format_references(stage, [ref, ref, ref], budget_tokens=300)
         assert marker in text
-        assert len(text) < 300 * 4 + 3 * 60  # the budget plus per-reference labels
-    assert format_references("findings", [], 100) == "(no reference cases available)"
+        assert len(text) < 300 * 4 + 3 * 70  # the budget plus per-reference labels
+    assert format_references("findings", [], 100) == "(no similar cases available)"
+
+
+def test_reference_blocks_are_labelled_other_patients_without_numbers():
+    ref = load_case(SEED3)
+    for stage in ("findings", "diagnosis", "rehabilitation"):
+        text = format_references(stage, [ref, ref], budget_tokens=300)
+        assert text.count(REFERENCE_LABEL) == 2
+        assert not re.search(r"Reference \d|Case \d", text)
+
+
+def test_rehabilitation_block_puts_the_plan_before_the_diagnosis_line():
+    ref = load_case(SEED3)
+    text = format_references("rehabilitation", [ref], budget_tokens=120)
+    assert "Their plan: " in text
+    assert text.index("Their plan: ") < text.index("Their diagnosis") if "Their diagnosis" in text else True
+    # A tight budget clips the trailing diagnosis line, not the plan's start.
+    assert ref.gold.rehabilitation.text().split()[0] in text
+
+
+def test_findings_stage_never_sees_reference_imaging_when_the_case_has_its_own():
+    case, ref = load_case(SEED0), load_case(SEED3)
+    with_imaging = format_references("findings", [ref], budget_tokens=600, case=case)
+    for study in ref.input.imaging:
+        assert study.description[:40] not in with_imaging
+    assert ref.gold.findings[:40] not in with_imaging
+    assert ref.gold.final_diagnosis not in with_imaging
+    history_only = case.model_copy(update={"input": case.input.model_copy(update={"imaging": []})})
+    without = format_references("findings", [ref], budget_tokens=600, case=history_only)
+    assert "Their reported findings" in without
+
+
+def test_diagnosis_stage_gets_a_fenced_candidate_list_from_the_references():
+    case, ref = load_case(SEED0), load_case(SEED3)
+    state = ChainState(case=case, references=[ref])
+    state.outputs["findings"] = FindingsOutput(findings=["Calcifications around both hips."])
+    variables = stage_variables("diagnosis", state, 600)
+    assert variables["candidates"].startswith(f"- {ref.gold.final_diagnosis}")
+    messages = load_prompt_set({"diagnosis": "v3"})["diagnosis"].render(**variables)
+    assert "OTHER patients" in messages[0][1] and variables["candidates"] in messages[1][1]
+
+
+def test_unknown_sex_is_not_written_as_a_word():
+    case = load_case(SEED0)
+    text = format_case_input(case.input.model_copy(update={"sex": "unknown", "age": 48}))
+    assert text.startswith("Patient: 48-year-old\n") and "unknown" not in text.split("\n")[0]
 
 
 def test_the_case_own_gold_never_reaches_the_variables():
@@ -130,9 +177,7 @@ def test_draft_report_fills_every_section_and_records_provenance(server, endpoin
     assert report.disclaimer == DISCLAIMER
     prov = draft.provenance
     assert [r.case_id for r in prov.references] == ["seed-003"]  # never itself
-    assert [(p.stage, p.version) for p in prov.prompts] == [
-        ("findings", "v1"), ("diagnosis", "v1"), ("rehabilitation", "v1"),
-    ]
+    assert [(p.stage, p.version) for p in prov.prompts] == list(DEFAULT_VERSIONS.items())
     assert [s.stage for s in prov.stages] == ["findings", "diagnosis", "rehabilitation"]
     assert prov.backend == "openai" and prov.model == "fake-model" and prov.retrieval_mode == "bm25"
     assert seen == [(s, e) for s in ("findings", "diagnosis", "rehabilitation") for e in ("start", "done")]
@@ -162,7 +207,10 @@ def test_reply_cut_off_at_the_token_limit_gets_one_shorter_retry(server, endpoin
     state = _chain(endpoint).run_stage("findings", ChainState(case=load_case(SEED0)))
     assert state.records[0].attempts == 2
     assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
-    assert "too long and was cut off" in server.requests[1].body["messages"][-1]["content"]
+    repair = server.requests[1].body["messages"][-1]["content"]
+    assert "too long and was cut off" in repair
+    # The repair names the budget: the token limit and the schema's bounds.
+    assert "within 960 tokens" in repair and "findings: 1 to 6 items of at most 150 characters" in repair
 
 
 def test_async_stages_in_successive_event_loops_each_reach_the_server(server, endpoint):

@@ -1,7 +1,7 @@
 import pytest
 
 from drafting.errors import ReplyParseError
-from drafting.parsing import extract_json_text, parse_reply, repair_messages
+from drafting.parsing import describe_bounds, extract_json_text, parse_reply, repair_messages
 from drafting.schema import DiagnosisOutput, FindingsOutput, RehabilitationOutput
 
 VALID = {
@@ -36,7 +36,9 @@ def test_fenced_reply_with_prose_parses():
     [
         ("", "empty"),
         ("OK", "not valid JSON"),
-        ('{"findings": []}', "findings: List should have at least 1 item"),
+        ('{"findings": []}', "findings: must have at least 1 item"),
+        ('{"findings": ["{{finding}}"]}', "findings.0: must be plain text starting with a letter"),
+        ('{"findings": ["Reference 2"]}', "findings.0: 'Reference 2' is a label or filler"),
         ('{"primary": "x"}', "reasoning: Field required"),
         ('{"findings": ["a"], "extra": 1}', "extra: Extra inputs are not permitted"),
     ],
@@ -56,3 +58,21 @@ def test_repair_messages_feed_back_the_error_without_mutating():
     assert messages == [("system", "s"), ("user", "u")]
     assert repaired[2] == ("assistant", "OK")
     assert repaired[3][0] == "user" and "not valid JSON" in repaired[3][1]
+
+
+def test_repair_names_the_violation_and_the_budget():
+    with pytest.raises(ReplyParseError) as info:
+        parse_reply('{"findings": ["Case 1 / Reference 2"]}', FindingsOutput, stage="findings")
+    budget = "the whole reply within 960 tokens; " + describe_bounds(FindingsOutput)
+    repaired = repair_messages([("user", "u")], info.value.raw_reply, str(info.value), budget=budget)
+    request = repaired[-1][1]
+    assert "'Case 1' names a block of the prompt" in request
+    assert "within 960 tokens" in request and "1 to 6 items of at most 150 characters" in request
+
+
+def test_bounds_describe_every_list_and_string():
+    text = describe_bounds(RehabilitationOutput)
+    assert "goals: 1 to 3 items of at most 110 characters" in text
+    assert "exercises: 1 to 2 items" in text and "exercises[].type: at most 48 characters" in text
+    assert "diagnosis" not in text
+    assert "differentials[].name: at most 90 characters" in describe_bounds(DiagnosisOutput)

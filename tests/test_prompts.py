@@ -4,6 +4,7 @@ import pytest
 
 from drafting.errors import ConfigError
 from drafting.prompts import (
+    DEFAULT_VERSIONS,
     STAGES,
     available_versions,
     load_prompt,
@@ -38,7 +39,7 @@ def test_bundled_prompts_load_for_every_stage():
     prompts = load_prompt_set()
     assert list(prompts) == list(STAGES)
     for stage, spec in prompts.items():
-        assert spec.version == "v1" and spec.stage == stage
+        assert spec.version == DEFAULT_VERSIONS[stage] and spec.stage == stage
         assert spec.output_schema in STAGE_OUTPUTS
         assert len(spec.sha256) == 64
         assert "v1" in available_versions(stage)

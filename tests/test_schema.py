@@ -71,8 +71,9 @@ def test_gold_may_be_empty_and_report_defaults_are_empty():
 
 def test_stage_output_schema_bounds_lists():
     schema = FindingsOutput.model_json_schema()
-    assert schema["properties"]["findings"]["maxItems"] == 8
-    assert "maxLength" not in schema["properties"]["findings"]["items"]
+    assert schema["properties"]["findings"]["maxItems"] == 6
+    # Strings are bounded too (the bound rides in the pattern; see tests/test_outputs.py).
+    assert schema["properties"]["findings"]["items"]["maxLength"] == 150
     with pytest.raises(ValidationError):
         FindingsOutput(findings=[])
 

@@ -11,7 +11,7 @@ import typer
 from drafting.cli._common import err_console
 
 if TYPE_CHECKING:  # pragma: no cover
-    from drafting.schema import StageRecord
+    from drafting.schema import Draft, StageRecord
 
 
 class OutputFormat(StrEnum):
@@ -32,7 +32,11 @@ def draft(
         str, typer.Option("--mode", help="Retrieval mode: auto, bm25, dense or hybrid.")
     ] = "auto",
     backend: Annotated[
-        str | None, typer.Option("--backend", help="local (embedded model) or openai.")
+        str | None,
+        typer.Option(
+            "--backend",
+            help="local (embedded model), openai, or retrieval (no model: the nearest references).",
+        ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model name at the endpoint.")] = None,
     base_url: Annotated[
@@ -53,16 +57,18 @@ def draft(
     ] = None,
 ) -> int:
     """Draft a structured report for CASE, grounded in similar reference cases."""
-    from drafting.api import draft_report
+    from drafting.api import draft_baseline, draft_report
     from drafting.cases import ReferenceStore
     from drafting.llm import resolve_endpoint
     from drafting.prompts import parse_prompt_overrides
-    from drafting.render import render_json, render_markdown
 
+    store = ReferenceStore.load(*corpus, strict=False) if corpus else None
+    if backend == "retrieval":
+        result = draft_baseline(case, store=store, k=k, retrieval=mode)
+        return _emit(result, output_format, out)
     endpoint = resolve_endpoint(
         backend=backend, model=model, base_url=base_url, fixtures=fixtures, fixtures_dir=fixtures_dir
     )
-    store = ReferenceStore.load(*corpus, strict=False) if corpus else None
 
     def progress(stage: str, event: str, record: StageRecord | None) -> None:
         if event == "start" or record is None:  # "done" always carries the stage's record
@@ -83,6 +89,13 @@ def draft(
         retrieval=mode,
         on_progress=progress,
     )
+    return _emit(result, output_format, out)
+
+
+def _emit(result: Draft, output_format: OutputFormat, out: Path | None) -> int:
+    """Print the draft, or write it to ``out``."""
+    from drafting.render import render_json, render_markdown
+
     text = render_json(result) if output_format is OutputFormat.json else render_markdown(result)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -138,7 +138,7 @@ def suite_metrics(s: Suite, judge: Endpoint | None) -> list[Metric]:
 def build_endpoint(s: Suite, *, judge: bool = False) -> Endpoint | None:
     """The drafter's (or judge's) endpoint, with the suite's fixture settings."""
     cfg = s.judge if judge else s.drafter
-    if cfg is None:
+    if cfg is None or (not judge and cfg.backend == "retrieval"):  # the baseline calls no model
         return None
     return resolve_endpoint(
         backend=cfg.backend,
@@ -171,6 +171,14 @@ def default_draft_fn(s: Suite, endpoint: Endpoint | None) -> DraftFn:
         store = ReferenceStore(corpus)
         retriever = Retriever.from_store(store, mode=drafter.retrieval_mode)
     prompts = dict(drafter.prompts) or None
+
+    if drafter.backend == "retrieval":
+        from drafting.api import adraft_baseline
+
+        async def draft_baseline(case: Case) -> Draft:
+            return await adraft_baseline(case, store=store, k=drafter.k, retrieval=retriever)
+
+        return draft_baseline
 
     async def draft(case: Case) -> Draft:
         return await adraft_report(

@@ -104,7 +104,9 @@ def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "string":
-        return "text".ljust(int(schema.get("minLength", 0)), ".")
+        # Bounded plain-text fields (drafting.outputs) refuse filler such as "text".
+        word = "Sample content" if "pattern" in schema else "text"
+        return word.ljust(int(schema.get("minLength", 0)), ".")
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind)
 
 

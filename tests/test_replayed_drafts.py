@@ -1,0 +1,96 @@
+"""Every draft replayed from the recorded fixtures is well formed: no failed case, and no field
+carrying braces, template markers or the prompt's reference labels."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from drafting.evaluation import run_suite
+from drafting.schema import Draft
+from tests.support import REPO, requires_medpix
+
+#: What must never appear in a drafted field.
+JUNK = re.compile(
+    r"[{}\[\]<>]|__|\b(?:reference|case)\s*#?\s*\d+\b|\bother patient\b|lorem ipsum", re.I
+)
+
+
+def draft_texts(draft: Draft) -> list[tuple[str, str]]:
+    """Every model-written field of a draft, with where it is."""
+    report = draft.report
+    dx, rehab = report.diagnosis, report.rehabilitation
+    out = [("findings", report.findings), ("diagnosis.primary", dx.primary),
+           ("diagnosis.reasoning", dx.reasoning), ("final_diagnosis", report.final_diagnosis)]
+    for i, d in enumerate(dx.differentials):
+        out += [(f"differentials.{i}.name", d.name), (f"differentials.{i}.reasoning", d.reasoning)]
+    for key in ("goals", "precautions", "monitoring"):
+        out += [(f"{key}.{i}", t) for i, t in enumerate(getattr(rehab, key))]
+    for i, ex in enumerate(rehab.exercises):
+        out += [(f"exercises.{i}.{k}", v) for k, v in ex.model_dump().items()]
+    return out
+
+
+def junk_in(draft: Draft) -> list[str]:
+    """The fields of a draft that carry junk, as "field: text"."""
+    return [f"{where}: {text}" for where, text in draft_texts(draft) if JUNK.search(text)]
+
+
+def test_the_junk_scan_catches_what_the_issue_reported():
+    from drafting.schema import Report
+
+    bad = Draft(case_id="x", report=Report(findings="Case 1 / Reference 2"))
+    assert junk_in(bad) == ["findings: Case 1 / Reference 2"]
+    bad = Draft(case_id="x", report=Report(final_diagnosis="{{id}}: {{{name}}}"))
+    assert junk_in(bad)
+    assert not junk_in(Draft(case_id="x", report=Report(findings="No fracture of the femur.")))
+
+
+def _replay(suite: str, tmp_path: Path):
+    """Replay a suite: the drafts, and the failed cases' error types by case id."""
+    run = run_suite(REPO / "eval" / "suites" / suite, fixtures="replay", out=tmp_path, concurrency=4)
+    failed = {r.case_id: r.error.type if r.error else "" for r in run.results if r.status != "ok"}
+    drafts = [r.draft for r in run.results if r.status == "ok" and r.draft is not None]
+    return drafts, failed
+
+
+def test_seed_drafts_replay_without_failures_or_junk(tmp_path, no_network):
+    drafts, failed = _replay("seeds.yaml", tmp_path)
+    assert failed == {} and len(drafts) == 2
+    assert {d.case_id: junk_in(d) for d in drafts} == {d.case_id: [] for d in drafts}
+
+
+@pytest.fixture(scope="module")
+def medpix_replay(tmp_path_factory):
+    return _replay("medpix-dev.yaml", tmp_path_factory.mktemp("medpix"))
+
+
+@requires_medpix
+def test_medpix_dev_drafts_carry_no_junk(medpix_replay):
+    drafts, _failed = medpix_replay
+    assert drafts
+    assert {d.case_id: junk_in(d) for d in drafts if junk_in(d)} == {}
+
+
+@requires_medpix
+@pytest.mark.xfail(
+    strict=True,
+    reason="medpix-dev is only partly recorded for the new prompts (the recording ran on a 2-core "
+    "machine under load ~20; see the README); record the rest with `drafting eval run "
+    "eval/suites/medpix-dev.yaml --fixtures auto`, then drop this marker",
+)
+def test_medpix_dev_replays_with_no_failed_case(medpix_replay):
+    drafts, failed = medpix_replay
+    assert failed == {} and len(drafts) == 67
+
+
+@pytest.mark.parametrize("suite", ["medpix-dev-retrieval.yaml"])
+@requires_medpix
+def test_the_retrieval_baseline_runs_through_the_harness_offline(suite, tmp_path, no_network):
+    run = run_suite(REPO / "eval" / "suites" / suite, out=tmp_path, concurrency=4)
+    assert all(r.status == "ok" for r in run.results) and len(run.results) == 67
+    assert run.config is not None and run.config.endpoint is None
+    assert all(r.draft and r.draft.provenance.backend == "retrieval" for r in run.results)
+    assert run.values("diagnosis.top1_hit")  # scored by the same metrics as a model run
