@@ -1,6 +1,8 @@
 """`python -m benchmarks.diagnosis_matcher [--no-embeddings] [--failures tune]`: how often is the
 diagnosis matcher right, per category, before (the matcher of commit acfd874: exact, token-set
-fuzzy >= 90, MiniLM cosine >= 0.85) and after (`drafting.diagnoses.match_diagnosis`).
+fuzzy >= 90, MiniLM cosine >= 0.85) and after: the rules alone (`drafting.diagnoses.match_diagnosis`)
+and as the diagnosis metrics score (`DiagnosisMatcher`: those rules plus the MiniLM tie-break on
+pairs no rule decided; the held-out targets are checked on this one, the harness's verdicts).
 
 The labelled pairs live in ``tests/data/diagnosis_pairs.csv`` (candidate, MedPix case id, category,
 expected verdict, split, reason); the gold diagnosis is read from the MedPix 2.0 train/dev files
@@ -124,6 +126,14 @@ def new_matcher(pairs: list[tuple[str, str]]) -> list[str]:
     return [match_diagnosis(c, g).verdict for c, g in pairs]
 
 
+def scored_matcher(pairs: list[tuple[str, str]]) -> list[str]:
+    """Verdicts as the diagnosis metrics give them: the rules, then the MiniLM tie-break (when the
+    embeddings extra is installed; else the rules alone)."""
+    from drafting.evaluation.metrics.diagnosis import DiagnosisMatcher
+
+    return [m.verdict.verdict for m in DiagnosisMatcher().match_many(pairs)]
+
+
 @dataclass
 class Score:
     """Counts for precision and recall of ``same``."""
@@ -166,17 +176,18 @@ def _fmt(x: float | None) -> str:
     return "  -  " if x is None else f"{x:.3f}"
 
 
-def table(split: str, before: dict[str, Score], after: dict[str, Score]) -> str:
-    """A printable per-category table for one split."""
+def table(split: str, before: dict[str, Score], rules: dict[str, Score], after: dict[str, Score]) -> str:
+    """A printable per-category table for one split: before, rules alone, rules + MiniLM."""
     lines = [
         f"-- split: {split}",
-        f"{'category':<20} {'n':>4}   {'P before':>8} {'R before':>8}   {'P after':>8} {'R after':>8}"
-        f"   {'3-way acc':>9}",
+        f"{'category':<20} {'n':>4}   {'P before':>8} {'R before':>8}   {'P rules':>8} {'R rules':>8}"
+        f"   {'P after':>8} {'R after':>8}   {'3-way acc':>9}",
     ]
     for cat in sorted(after, key=lambda c: (c == "ALL", c)):
-        b, a = before[cat], after[cat]
+        b, r, a = before[cat], rules[cat], after[cat]
         lines.append(
             f"{cat:<20} {a.n:>4}   {_fmt(b.precision):>8} {_fmt(b.recall):>8}   "
+            f"{_fmt(r.precision):>8} {_fmt(r.recall):>8}   "
             f"{_fmt(a.precision):>8} {_fmt(a.recall):>8}   {a.agree / a.n:>9.3f}"
         )
     return "\n".join(lines)
@@ -194,9 +205,9 @@ def evaluate(
     for split in splits:
         mine = [p for p in pairs if p.split == split]
         texts = [(p.candidate, p.gold) for p in mine]
-        before, after_v = legacy(texts), new_matcher(texts)
-        before_s, after_s = score(mine, before), score(mine, after_v)
-        print(table(split, before_s, after_s))
+        before, rules_v, after_v = legacy(texts), new_matcher(texts), scored_matcher(texts)
+        before_s, rules_s, after_s = score(mine, before), score(mine, rules_v), score(mine, after_v)
+        print(table(split, before_s, rules_s, after_s))
         if show_failures == split:
             from drafting.diagnoses import match_diagnosis
 
@@ -207,7 +218,12 @@ def evaluate(
                         f"  {p.id} [{p.category}] want {p.expected} got {got} ({v.rule}): "
                         f"{p.candidate!r} vs {p.gold!r} -- {v.reason}"
                     )
-        results[split] = {"before": before_s["ALL"], "after": after_s["ALL"], "n": len(mine)}
+        results[split] = {
+            "before": before_s["ALL"],
+            "rules": rules_s["ALL"],
+            "after": after_s["ALL"],
+            "n": len(mine),
+        }
     return results
 
 
@@ -267,7 +283,7 @@ def run(quick: bool = False) -> list[Figure]:
     res = evaluate(use_embeddings=not quick)
     figures = []
     for split, r in res.items():
-        for when in ("before", "after"):
+        for when in ("before", "rules", "after"):
             s: Score = r[when]
             figures += [
                 Figure(

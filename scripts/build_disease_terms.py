@@ -17,6 +17,13 @@ It then fills in exact and related synonyms (and parents) of terms that are stil
 last full ``src/ontology/doid.obo`` the snapshot holds (``--legacy-commit``, the 2016-09-01 release,
 licensed CC BY 3.0 at the time: hence the attribution in the NOTICE).
 
+With ``--mondo /path/to/mondo/.git``, it adds related synonyms from **MONDO** (CC BY 4.0),
+``src/ontology/reports/new-rare-diseases.tsv`` (label and synonyms of each rare disease; the
+report does not say which synonyms are exact, so all are kept as *related*, the weaker link): a
+MONDO disease whose label is the label or an exact synonym of exactly one DO term lends that term
+its other names ("Ormond disease" for a retroperitoneal fibrosis). Only names the DO does not
+already have are added.
+
 The output keeps the raw strings, ``{"source": ..., "terms": {id: [label, [parents]]}, "exact":
 {id: [synonym, ...]}, "related": {id: [synonym, ...]}}``, plus ``"index"``: the normalised lookup
 tables, stamped with a fingerprint of the normalising code. When that code changes the package
@@ -39,6 +46,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "drafting" / "diagnoses" / "data" / "disease_terms.json.gz"
 LEGACY_COMMIT = "d172fa5ea86a7faf9e1a976dad8ad5d8e944d646"  # release 2016-09-01, last full doid.obo
+MONDO_REPORT = "src/ontology/reports/new-rare-diseases.tsv"
 
 
 def git(repo: str, *args: str) -> str:
@@ -145,14 +153,49 @@ def build(repo: str, commit: str, legacy_commit: str) -> dict:
     }
 
 
+def add_mondo(data: dict, repo: str, commit: str) -> int:
+    """Add MONDO's names as related synonyms of the DO term its label names (see the docstring);
+    returns how many were added."""
+    from drafting.diagnoses import terminology
+    from drafting.diagnoses.text import key
+
+    terms = terminology.build(data)
+    related: dict[str, set[str]] = defaultdict(set, {t: set(v) for t, v in data["related"].items()})
+    added = 0
+    text = git(repo, "show", f"{commit}:{MONDO_REPORT}")
+    for row in csv.DictReader(io.StringIO(text), delimiter="\t"):
+        names = [row["LABEL"], *(s for s in (row.get("SYNONYMS") or "").split("|") if s.strip())]
+        ids = terms.exact.get(key(names[0]), set())
+        if len(ids) != 1:
+            continue
+        (tid,) = ids
+        for name in names[1:]:
+            if not terms.exact.get(key(name)) and name not in related[tid]:
+                related[tid].add(name)
+                added += 1
+    data["related"] = {t: sorted(v) for t, v in sorted(related.items()) if v}
+    data["source"]["mondo"] = {
+        "name": "Mondo Disease Ontology",
+        "repository": "https://github.com/monarch-initiative/mondo",
+        "commit": git(repo, "rev-parse", commit).strip(),
+        "file": MONDO_REPORT,
+        "licence": "CC BY 4.0",
+    }
+    return added
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repo", help="the DO repository's git directory")
     parser.add_argument("commit", nargs="?", default="HEAD")
     parser.add_argument("--legacy-commit", default=LEGACY_COMMIT)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--mondo", help="the MONDO repository's git directory (related synonyms)")
+    parser.add_argument("--mondo-commit", default="HEAD")
     args = parser.parse_args(argv)
     data = build(args.repo, args.commit, args.legacy_commit)
+    if args.mondo:
+        print(f"{add_mondo(data, args.mondo, args.mondo_commit)} related synonyms from MONDO")
     # the normalised indexes too, so the package loads them instead of normalising 30,000 names
     from drafting.diagnoses import terminology
 

@@ -33,7 +33,8 @@ Deterministic and about a millisecond a pair; embeddings are not used here.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+from functools import cache, lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +46,7 @@ from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens
 from drafting.diagnoses.units import (
     MAX_ADDED_WORDS,
     absorb,
+    alike,
     broader,
     canonical,
     concepts,
@@ -204,6 +206,47 @@ def _aliases(text: str, terms: Terminology) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
+_WORD = re.compile(r"[A-Za-z]{6,}")
+
+
+@cache
+def _vocabulary(terms: Terminology) -> frozenset[str]:
+    """Every word of the ontology's labels and exact synonyms, lower case."""
+    return frozenset(
+        w.lower() for names in terms.names.values() for name in names for w in _WORD.findall(name)
+    )
+
+
+def _misspelt(word: str, known: str) -> bool:
+    """*word* reads as a misspelling of *known*: a spelling variant, or, for longer words with the
+    same first letter, at most two edits counting a swap of neighbours as one ("pulomary")."""
+    from rapidfuzz.distance import OSA
+
+    if alike(word, known):
+        return True
+    return min(len(word), len(known)) >= 7 and word[0] == known[0] and OSA.distance(word, known) <= 2
+
+
+def _repair_typos(text: str, other: str, terms: Terminology) -> str:
+    """Replace each word of *text* that the ontology does not know by its spelling twin in
+    *other* when that twin is a known word ("Pulomary embolism" -> "pulmonary embolism"), so a
+    misspelt word does not hide the term it belongs to. Known words are never touched, so
+    "hypoparathyroidism" stays itself beside "hyperparathyroidism"."""
+    vocab = _vocabulary(terms)
+    known = [w for w in _WORD.findall(other) if w.lower() in vocab]
+    if not known:
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word.lower() in vocab:
+            return word
+        twins = [k for k in known if _misspelt(word.lower(), k.lower())]
+        return twins[0] if len(twins) == 1 else word
+
+    return _WORD.sub(fix, text)
+
+
 @lru_cache(maxsize=50_000)
 def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     """Decide whether *candidate* names the same diagnosis as *gold*.
@@ -219,6 +262,7 @@ def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     terms = load()
     if not candidate.strip() or not gold.strip():
         return DiagnosisVerdict(verdict="different", rule="empty", reason="a diagnosis is missing")
+    candidate, gold = _repair_typos(candidate, gold, terms), _repair_typos(gold, candidate, terms)
     whole = _compare(main_clause(candidate), main_clause(gold), terms)
     if whole.verdict == "same" or whole.rule.startswith("conflict:"):
         return whole

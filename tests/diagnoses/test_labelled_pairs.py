@@ -13,8 +13,8 @@ from benchmarks.diagnosis_matcher import (
     PRECISION_TARGET,
     RECALL_TARGET,
     load_pairs,
-    new_matcher,
     score,
+    scored_matcher,
 )
 from tests.support import MEDPIX, requires_medpix
 
@@ -47,7 +47,7 @@ def test_pairs_use_only_train_and_dev_cases():
 
 def _heldout():
     pairs = [p for p in load_pairs(medpix=MEDPIX) if p.split == "heldout"]
-    return score(pairs, new_matcher([(p.candidate, p.gold) for p in pairs]))["ALL"]
+    return score(pairs, scored_matcher([(p.candidate, p.gold) for p in pairs]))["ALL"]
 
 
 @requires_medpix
@@ -58,14 +58,15 @@ def test_heldout_precision_meets_the_target():
 
 @requires_medpix
 def test_heldout_recall_has_not_regressed():
-    # measured 0.58 at the end of tuning; a floor, not the target (see the next test)
-    assert (_heldout().recall or 0) >= 0.55
+    # measured 0.639 (rules with DO + MONDO synonyms, MiniLM tie-break at 0.83); a floor, not the
+    # target (see the next test)
+    assert (_heldout().recall or 0) >= 0.61
 
 
 @requires_medpix
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out recall of 'same' is 0.58, below the 0.75 target: many synonyms and eponyms in "
+    reason="held-out recall of 'same' is 0.64, below the 0.75 target: many synonyms and eponyms in "
     "the set are missing from the packaged terminology (see benchmarks/diagnosis_matcher.py)",
 )
 def test_heldout_recall_meets_the_target():

@@ -192,3 +192,16 @@ def test_a_hedge_naming_another_diagnosis_is_not_a_hit():
 @pytest.mark.parametrize("junk", ['{ "primary"', "Acute", "Left, bilateral", "Diagnosis: 2"])
 def test_qualifiers_of_nothing_are_not_a_diagnosis(junk):
     assert verdict(junk, "Small bowel lymphoma - diffuse large B cell") == ("different", "empty")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "gold", "expected"),
+    [
+        ("Pulmonary embolism", "Pulomary Embolism", "same"),  # unknown word, twin of a known one
+        ("Pulomary embolism", "Pulmonary embolism", "same"),
+        ("Hyperparathyroidism", "Hypoparathyroidism", "different"),  # both known words: untouched
+        ("Ependymoma", "Epedymoma of the fourth ventricle", "partial"),
+    ],
+)
+def test_a_misspelt_word_is_read_as_its_known_twin(candidate, gold, expected):
+    assert match_diagnosis(candidate, gold).verdict == expected

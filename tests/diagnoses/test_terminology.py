@@ -21,6 +21,14 @@ def test_source_and_licence_are_recorded():
     assert "CC0" in src["licence"]
     notice = resources.files("drafting.diagnoses").joinpath("data", "NOTICE.md").read_text()
     assert src["commit"] in notice and "CC0" in notice and "CC BY 3.0" in notice
+    mondo = src["mondo"]
+    assert mondo["licence"] == "CC BY 4.0" and mondo["commit"] in notice and "CC BY 4.0" in notice
+
+
+def test_mondo_lends_related_synonyms_to_do_terms():
+    terms = load()
+    # a MONDO synonym the DO lacks (the 2016 DO release did not have it either)
+    assert terms.lookup("spotted bone disease") & terms.lookup("osteopoikilosis")
 
 
 def test_precomputed_index_is_current_and_equal_to_a_fresh_one():

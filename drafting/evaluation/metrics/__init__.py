@@ -21,6 +21,7 @@ from drafting.errors import ConfigError
 from drafting.evaluation.metrics.base import Metric, MetricResult, error_reason
 from drafting.evaluation.metrics.cost import SecondsUsed, TokensUsed
 from drafting.evaluation.metrics.diagnosis import (
+    DEFAULT_THRESHOLD,
     DiagnosisMatcher,
     FinalDiagnosisMatch,
     FinalDiagnosisPartial,
@@ -44,7 +45,7 @@ from drafting.schema import Case
 
 
 def _top_k(k: int) -> Callable[..., Metric]:
-    def factory(embedding_threshold: float = 0.87, use_embeddings: bool = True) -> Metric:
+    def factory(embedding_threshold: float = DEFAULT_THRESHOLD, use_embeddings: bool = True) -> Metric:
         return TopKHit(k=k, embedding_threshold=embedding_threshold, use_embeddings=use_embeddings)
 
     return factory

@@ -69,17 +69,18 @@ def test_embedding_tiebreak_never_overrides_a_conflict(monkeypatch):
     import drafting.evaluation.metrics._embedding as emb
 
     monkeypatch.setattr(DiagnosisMatcher, "embeddings_on", lambda self: True)
-    monkeypatch.setattr(emb, "batched_similarity", lambda pairs: [0.99] * len(pairs))
+    cosines = {"Graves orbitopathy": 0.99, "Centrilobular emphysema": 0.7}
+    monkeypatch.setattr(emb, "batched_similarity", lambda pairs: [cosines.get(g, 0.99) for g, _ in pairs])
     m = DiagnosisMatcher(embedding_threshold=0.9)
     tie, sibling, conflict = m.match_many(
         [
             ("Thyroid eye disease", "Graves orbitopathy"),
-            ("Panacinar emphysema", "Centrilobular emphysema"),  # shares a word: a sibling
+            ("Panacinar emphysema", "Centrilobular emphysema"),  # a sibling: below the threshold
             ("Chiari II", "Chiari I malformation"),
         ]
     )
     assert (tie.verdict.verdict, tie.rule, tie.cosine) == ("same", "embedding_tiebreak", 0.99)
-    assert (sibling.verdict.verdict, sibling.cosine) == ("different", None)
+    assert (sibling.verdict.verdict, sibling.rule, sibling.cosine) == ("different", "different_core", 0.7)
     assert (conflict.verdict.verdict, conflict.rule, conflict.cosine) == (
         "different",
         "conflict:numeral",
