@@ -8,9 +8,9 @@ considered, most similar reference first, with names that mean the same diagnosi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from drafting.diagnoses import match_diagnosis
 from drafting.schema import Case
 
 #: Most candidates a prompt lists (the references' finals come first, so they always fit).
@@ -45,27 +45,8 @@ def _count(what: str, n: int) -> str:
     return f"{what} {n} other patient{'s' if n != 1 else ''}"
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-_FILLER = {"the", "a", "an", "of", "with", "and", "disease", "syndrome", "type"}
-
-
-def _normalise(name: str) -> tuple[str, ...]:
-    text = re.sub(r"['’]s\b", "", name.lower())  # Ewing's sarcoma = Ewing sarcoma
-    words = [w for w in _WORD.findall(text) if w not in _FILLER]
-    return tuple(sorted(set(words)))
-
-
 def same_diagnosis(a: str, b: str) -> bool:
-    """Whether two diagnosis names mean the same diagnosis.
-
-    Uses the diagnosis matcher (`drafting.diagnoses.match_diagnosis`, verdict "same") when it is
-    installed; otherwise compares the names' content words, ignoring case, order and punctuation.
-    """
-    try:
-        from drafting.diagnoses import match_diagnosis  # type: ignore[import-not-found]
-    except ImportError:
-        norm_a, norm_b = _normalise(a), _normalise(b)
-        return bool(norm_a) and norm_a == norm_b
+    """Whether two diagnosis names mean the same diagnosis: the matcher's verdict is "same"."""
     return match_diagnosis(a, b).verdict == "same"
 
 

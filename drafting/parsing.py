@@ -12,6 +12,7 @@ import re
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from drafting.errors import ReplyParseError
 
@@ -33,7 +34,7 @@ def extract_json_text(raw: str) -> str:
     return text
 
 
-def _friendly(err: dict) -> str:
+def _friendly(err: ErrorDetails) -> str:
     """One validation error in words a model can act on."""
     ctx = err.get("ctx") or {}
     got = err.get("input")

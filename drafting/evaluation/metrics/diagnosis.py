@@ -52,7 +52,9 @@ class Match:
         return self.verdict.rule
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"verdict": self.verdict.verdict, "rule": self.verdict.rule, "reason": self.verdict.reason}
+        out: dict[str, Any] = {
+            "verdict": self.verdict.verdict, "rule": self.verdict.rule, "reason": self.verdict.reason,
+        }
         if self.cosine is not None:
             out["cosine"] = round(self.cosine, 4)
         return out
