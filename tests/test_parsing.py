@@ -37,7 +37,7 @@ def test_fenced_reply_with_prose_parses():
         ("", "empty"),
         ("OK", "not valid JSON"),
         ('{"findings": []}', "findings: must have at least 1 item"),
-        ('{"findings": ["{{finding}}"]}', "findings.0: must be plain text of at least two words starting with a letter"),
+        ('{"findings": ["{{finding}}"]}', "findings.0: must be plain text of at least two words starting"),
         ('{"findings": ["Reference 2"]}', "findings.0: 'Reference 2' is a label or filler"),
         ('{"primary": "x"}', "reasoning: Field required"),
         ('{"findings": ["a"], "extra": 1}', "extra: Extra inputs are not permitted"),
