@@ -18,7 +18,16 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError, InputError
@@ -31,6 +40,7 @@ CASE_FAILURE_RATE = "case_failure_rate"
 
 
 class _Strict(BaseModel):
+    # Numbers are StrictInt / StrictFloat below: YAML `k: true` must not become 1.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -43,8 +53,10 @@ class CaseSource(_Strict):
     dir: str | None = None
     importer: str | None = None
     path: str | None = None
-    limit: int | None = Field(None, ge=1, description="Keep only the first N cases (file order).")
-    ids: list[str] | None = Field(None, description="Keep only these case ids.")
+    limit: StrictInt | None = Field(None, ge=1, description="Keep only the first N cases (file order).")
+    ids: list[str] | None = Field(
+        None, min_length=1, description="Keep only these case ids (an empty list would run none)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> CaseSource:
@@ -67,7 +79,7 @@ class DrafterConfig(EndpointConfig):
     """How each case is drafted."""
 
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
-    k: int = Field(3, ge=0, le=50)
+    k: StrictInt = Field(3, ge=0, le=50)
     retrieval_mode: str = "auto"
     corpus: CaseSource | None = None
 
@@ -90,7 +102,7 @@ class Suite(_Strict):
     metrics: list[str | dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     judge: EndpointConfig | None = None
     fixtures: FixturesConfig = Field(default_factory=FixturesConfig)
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, StrictFloat] = Field(default_factory=dict)
 
     #: Where the suite came from (not a YAML field).
     source_path: str | None = Field(None, exclude=True)

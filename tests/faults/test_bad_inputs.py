@@ -56,6 +56,15 @@ BAD_CASE_FILES: dict[str, tuple[bytes | str, str]] = {
     "python-object.yaml": ("!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
     "duplicate-id.yaml": (_case(id="case-00"), "duplicate case id"),
     "multi-document.yaml": (_case(id="multi") + "---\nid: second\n", "invalid YAML"),
+    # issue 17: values that used to be accepted
+    "age-true.yaml": (_case(id="age-true", **{"input.age": True}), "input.age"),
+    "duplicate-key.yaml": (_case(id="dup-key") + "input: {clinical_history: second}\n",
+                           "duplicate key 'input'"),
+    "binary-text.yaml": ("id: bin\ninput:\n  clinical_history: !!binary aGVsbG8=\n",
+                         "!!binary"),
+    "alias-bomb.yaml": ("id: bomb\n" + "".join(
+        f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n"
+        for i in range(9)), "alias"),
 }
 
 
@@ -138,6 +147,17 @@ BAD_SUITES = {
     "unknown-importer": (lambda t: _suite(t, cases={"importer": "nope", "path": str(t)}), "nope"),
     "thresholds-wrong-type": (lambda t: _suite(t, thresholds={"x": "high"}), "thresholds"),
     "python-object": (lambda t: "!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
+    # issue 17
+    "k-true": (lambda t: _suite(t, drafter={"k": True}), "drafter.k"),
+    "limit-true": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "limit": True}), "cases.limit"),
+    "ids-empty": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "ids": []}), "cases.ids"),
+    "threshold-true": (lambda t: _suite(t, thresholds={"x": True}), "thresholds"),
+    "duplicate-key": (lambda t: yaml.safe_dump(_suite(t), sort_keys=False) + "name: second\n",
+                      "duplicate key 'name'"),
+    "binary-name": (lambda t: "name: !!binary aGVsbG8=\n", "binary"),
+    "alias-bomb-in-metric-params": (lambda t: yaml.safe_dump(_suite(t), sort_keys=False) + "".join(
+        f"x{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n" for i in range(9)
+    ) + "metrics:\n- diagnosis.final_match: {use_embeddings: *l8}\n", "alias"),
 }
 
 
