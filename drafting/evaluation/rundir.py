@@ -43,14 +43,22 @@ def create_run_dir(runs_root: Path, run_id: str) -> Path:
     """Create ``runs_root/run_id`` (never an existing one: a suffix is added on collision)."""
     if Path(run_id).name != run_id or run_id in {".", ".."}:
         raise ConfigError(f"unsafe run id '{run_id}'")
-    runs_root.mkdir(parents=True, exist_ok=True)
-    for i in range(1000):
-        candidate = runs_root / (run_id if i == 0 else f"{run_id}-{i}")
-        try:
-            candidate.mkdir()
-        except FileExistsError:
-            continue
-        return candidate
+    try:
+        runs_root.mkdir(parents=True, exist_ok=True)
+        for i in range(1000):
+            candidate = runs_root / (run_id if i == 0 else f"{run_id}-{i}")
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+    except FileExistsError:
+        raise ConfigError("exists and is not a directory", path=runs_root, field="--out") from None
+    except OSError as exc:
+        reason = "a parent is not a directory" if isinstance(exc, NotADirectoryError) else (
+            exc.strerror or str(exc))
+        raise ConfigError(f"cannot create a run directory here ({reason})", path=runs_root,
+                          field="--out") from None
     raise ConfigError(f"cannot create a run directory under {runs_root}")  # pragma: no cover
 
 

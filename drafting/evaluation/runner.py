@@ -26,7 +26,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.errors import CaseFileError, ConfigError, InputError, StorageError
 from drafting.evaluation import rundir
 from drafting.evaluation.progress import Progress
 from drafting.evaluation.rundir import Run, load_run
@@ -125,26 +125,41 @@ async def arun_suite(
 
     run_dir, done = _open_run_dir(s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name)
     rows_path = run_dir / rundir.RESULTS
-    writer = rundir.ResultsWriter(rows_path)
-    bar = Progress(enabled=progress, total=len(loaded) + len(load_errors))
+    with _storage_errors(run_dir):
+        writer = rundir.ResultsWriter(rows_path)
+        bar = Progress(enabled=progress, total=len(loaded) + len(load_errors))
+        try:
+            for err in load_errors:
+                row = load_error_row(err)
+                if row["case_id"] not in done:
+                    writer.write(row)
+                    done.add(row["case_id"])
+                bar.update(row)
+            pending = [c for c in loaded if c.id not in done]
+            bar.skip(len(loaded) - len(pending))
+            if pending:
+                if draft_fn is None:
+                    draft_fn = build_default_draft_fn(s)
+                with _frozen_heap():
+                    await _draft_all(pending, draft_fn, metric_objs, writer, bar, concurrency)
+        finally:
+            with contextlib.suppress(OSError):
+                writer.close()
+            bar.close()
+        return finish_run(run_dir, meta, cases={c.id: c for c in loaded})
+
+
+@contextlib.contextmanager
+def _storage_errors(run_dir: Path) -> Any:
+    """A failed write to the run directory (a full disk) as one `StorageError` line."""
     try:
-        for err in load_errors:
-            row = load_error_row(err)
-            if row["case_id"] not in done:
-                writer.write(row)
-                done.add(row["case_id"])
-            bar.update(row)
-        pending = [c for c in loaded if c.id not in done]
-        bar.skip(len(loaded) - len(pending))
-        if pending:
-            if draft_fn is None:
-                draft_fn = build_default_draft_fn(s)
-            with _frozen_heap():
-                await _draft_all(pending, draft_fn, metric_objs, writer, bar, concurrency)
-    finally:
-        writer.close()
-        bar.close()
-    return finish_run(run_dir, meta, cases={c.id: c for c in loaded})
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(run_dir)
+        raise StorageError.from_os_error(
+            exc, hint=f"free space, then continue with --resume {run_dir}"
+        ) from None
 
 
 def finish_run(
@@ -209,7 +224,8 @@ def _open_run_dir(
         return run_dir, done
     root = Path(out) if out is not None else Path(s.base_dir or Path.cwd()) / "eval" / "runs"
     run_dir = rundir.create_run_dir(root, rundir.make_run_id(s.name, s.config_hash()))
-    rundir.write_json(run_dir / rundir.CONFIG, run_config(s, meta, run_dir.name, draft_fn_name))
+    with _storage_errors(run_dir):
+        rundir.write_json(run_dir / rundir.CONFIG, run_config(s, meta, run_dir.name, draft_fn_name))
     return run_dir, set()
 
 
