@@ -147,3 +147,28 @@ def test_html_escapes_case_text():
     html = render_html(draft)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<th>Progression</th>" in html
+
+
+# --- hostile input (issue 17) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", [
+    "#" + " " * 4000 + "x",
+    "# Findings" + " " * 4000 + "x#",
+    "#" + " " * 4000,
+    "## " + "\t " * 3000 + "#" * 5 + " y",
+])
+def test_padded_heading_lines_parse_in_linear_time(line):
+    """`drafting eval score` took 129 s on a heading padded with 4,000 spaces."""
+    import time
+
+    text = "## Findings\n\nok\n\n" + "\n".join([line] * 5) + "\n\n**Primary diagnosis:**" + " " * 4000 + "\n"
+    text += "Reasoning" + " " * 5000 + "\n\n### Differential diagnoses\n\n1. a" + " " * 5000 + "b\n"
+    started = time.perf_counter()
+    parse_markdown_report(text)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_heading_text_strips_padding_and_closing_hashes():
+    report = parse_markdown_report("##   Findings   ##  \n\nA finding.\n\n## Final diagnosis ###\n\nX\n")
+    assert report.findings == "A finding." and report.final_diagnosis == "X"
