@@ -149,7 +149,54 @@ def test_html_escapes_case_text():
     assert "<th>Progression</th>" in html
 
 
-# --- hostile input (issue 17) ---------------------------------------------------------------
+# --- hostile text (issue 17) ------------------------------------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "text <b>bold</b> & <!-- comment --> AT&amp;T",
+    "<a href='javascript:alert(3)'>x</a>",
+    "<svg/onload=alert(4)>",
+]
+
+
+def _hostile_draft() -> Draft:
+    draft = _draft()
+    r = draft.report
+    r.findings = "\n".join(HOSTILE)
+    r.diagnosis.primary = HOSTILE[0]
+    r.diagnosis.reasoning = HOSTILE[1]
+    r.diagnosis.differentials[0].name = HOSTILE[4]
+    r.diagnosis.differentials[0].reasoning = HOSTILE[2]
+    r.final_diagnosis = HOSTILE[3]
+    r.rehabilitation.goals = [HOSTILE[0]]
+    r.rehabilitation.exercises[0].type = HOSTILE[1]
+    draft.provenance.model = "<script>alert(5)</script>"
+    draft.provenance.references[0].title = "<script>alert(6)</script>"
+    return draft
+
+
+def test_markdown_output_carries_no_raw_html_for_a_commonmark_renderer():
+    """A `<script>` copied from case text into a draft ran where the Markdown was rendered."""
+    from markdown_it import MarkdownIt
+
+    markdown = render_markdown(_hostile_draft())
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    lowered = page.lower()
+    for tag in ("<script", "<img", "<svg", "<a href", "<!--", "<b>"):
+        assert tag not in lowered, (tag, page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text, not dropped
+
+
+def test_hostile_text_round_trips_through_markdown():
+    draft = _hostile_draft()
+    parsed = parse_markdown_report(render_markdown(draft))
+    assert parsed.findings == draft.report.findings
+    assert parsed.diagnosis.primary == draft.report.diagnosis.primary
+    assert parsed.diagnosis.differentials[0].name == HOSTILE[4]
+    assert parsed.diagnosis.differentials[0].reasoning == HOSTILE[2]
+    assert parsed.final_diagnosis == HOSTILE[3]
+    assert parsed.rehabilitation.exercises[0].type == HOSTILE[1]
 
 
 @pytest.mark.parametrize("line", [

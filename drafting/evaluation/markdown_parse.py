@@ -9,6 +9,7 @@ under headings it does not know (references, provenance, a ``---`` footer) is ig
 
 from __future__ import annotations
 
+import html
 import re
 
 from drafting.errors import InputError
@@ -73,7 +74,8 @@ def _heading_text(rest: str) -> str:
 
 
 def _unescape(line: str) -> str:
-    return _ESCAPED_LEAD.sub("", line)
+    """Undo the renderer's escapes: a leading backslash, and HTML entities (``&lt;``)."""
+    return html.unescape(_ESCAPED_LEAD.sub("", line))
 
 
 def _strip_emphasis(text: str) -> str:
@@ -142,7 +144,7 @@ def _split_cells(row: str) -> list[str]:
             cell.append(ch)
         i += 1
     cells.append("".join(cell))
-    return [re.sub(r"<br\s*/?>", "\n", c.strip()) for c in cells]
+    return [html.unescape(re.sub(r"<br\s*/?>", "\n", c.strip())) for c in cells]
 
 
 def _parse_exercises(lines: list[str]) -> list[Exercise]:
