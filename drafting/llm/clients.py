@@ -132,15 +132,23 @@ def http_client(endpoint: Endpoint) -> httpx.Client:
     """An httpx client with the endpoint's transport stack."""
     import httpx
 
-    return httpx.Client(transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True)
+    from drafting.llm.handling import sync_check_reply
+
+    return httpx.Client(
+        transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True,
+        event_hooks={"response": [sync_check_reply]},  # a 200 HTML page: one typed error
+    )
 
 
 def async_http_client(endpoint: Endpoint) -> httpx.AsyncClient:
     """An async httpx client with the endpoint's transport stack."""
     import httpx
 
+    from drafting.llm.handling import acheck_reply
+
     return httpx.AsyncClient(
-        transport=async_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True
+        transport=async_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True,
+        event_hooks={"response": [acheck_reply]},  # a 200 HTML page: one typed error
     )
 
 
