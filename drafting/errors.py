@@ -115,13 +115,15 @@ class EndpointError(DraftingError):
     """
 
     def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None):
-        self.endpoint = endpoint
+        from drafting.redact import redact  # a server may echo the key back in its error text
+
+        self.endpoint = redact(endpoint) if endpoint else endpoint
         self.status = status
-        bits = [message]
+        bits = [redact(message)]
         if status is not None:
             bits.append(f"HTTP {status}")
-        if endpoint:
-            bits.append(f"endpoint {endpoint}")
+        if self.endpoint:
+            bits.append(f"endpoint {self.endpoint}")
         super().__init__(" | ".join(bits))
 
 

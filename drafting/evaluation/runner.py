@@ -40,6 +40,7 @@ from drafting.evaluation.wiring import (
     metric_meta,
     run_config,
 )
+from drafting.redact import redact
 from drafting.schema import Case, Draft
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ async def _track_fixtures() -> Any:
 
 def error_info(exc: BaseException) -> dict[str, Any]:
     """type, one-line message and stage (when the error knows it) of an exception."""
-    lines = str(exc).strip().splitlines()
+    lines = redact(str(exc)).strip().splitlines()
     message = (lines[0] if lines else "")[:500]
     info: dict[str, Any] = {"type": type(exc).__name__, "message": message}
     if getattr(exc, "stage", None):

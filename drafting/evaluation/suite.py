@@ -31,6 +31,7 @@ from pydantic import (
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.redact import redact_url
 from drafting.schema import Case
 
 FixtureMode = Literal["live", "record", "replay", "auto"]
@@ -121,8 +122,13 @@ class Suite(_Strict):
         return [s if isinstance(s, str) else next(iter(s)) for s in self.metrics]
 
     def resolved(self) -> dict[str, Any]:
-        """The suite as plain JSON data (what config.json records)."""
-        return self.model_dump(mode="json")
+        """The suite as plain JSON data (what config.json records), credentials redacted."""
+        data = self.model_dump(mode="json")
+        for section in ("drafter", "judge"):
+            endpoint = data.get(section) or {}
+            if endpoint.get("base_url"):
+                endpoint["base_url"] = redact_url(endpoint["base_url"])
+        return data
 
     def config_hash(self) -> str:
         """sha256 of the resolved suite (sorted keys): equal suites, equal hashes."""

@@ -152,5 +152,40 @@ def test_suite_file_is_yaml_data_only(tmp_path: Path) -> None:
     data = {"name": "ok", "cases": {"dir": str(tmp_path)}}
     text = yaml.safe_dump(data) + "extra: &a !!binary aGVsbG8=\n"
     (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match="extra"):
+    with pytest.raises(ConfigError, match="'!!binary' is not allowed"):
         run_suite(tmp_path / "s.yaml")
+
+
+# --- issue 17 -----------------------------------------------------------------------------------
+
+
+def test_keys_in_base_url_and_echoed_errors_never_reach_run_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """userinfo and ?api-key= were copied into config.json; an echoed key into results.jsonl."""
+    from drafting.cli import run as cli
+    from tests.llm.fake_server import FakeOpenAIServer, server_error
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)
+    with FakeOpenAIServer() as server:
+        server.script(*[server_error(400, f"Incorrect API key provided: {SECRET}")] * 50)
+        host = server.base_url.removeprefix("http://")
+        url = f"http://user:{SECRET}@{host}?api-key={SECRET}"
+        suite = write_chain_suite(tmp_path, url, 2, mode="live")
+        code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "SECRET" not in out + err
+    run_dir = Path(out.strip().splitlines()[-1])
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert "REDACTED" in config["suite"]["drafter"]["base_url"]
+    rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert rows and all(r["status"] == "failed" for r in rows)
+    assert all("Incorrect API key" in r["error"]["message"] for r in rows)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert "SECRET" not in path.read_text(encoding="utf-8", errors="replace"), path
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SECRET" not in logged
