@@ -189,3 +189,19 @@ def test_keys_in_base_url_and_echoed_errors_never_reach_run_files(
             assert "SECRET" not in path.read_text(encoding="utf-8", errors="replace"), path
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "SECRET" not in logged
+
+
+def test_cases_show_passes_no_terminal_escape_sequences(tmp_path: Path, capsys) -> None:
+    from drafting.cases import load_case, save_case
+    from drafting.cli import run as cli
+    from tests.support import SEEDS_DIR
+
+    case = load_case(sorted(SEEDS_DIR.glob("*.yaml"))[0])
+    evil = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\r\x9b1m"
+    case = case.model_copy(update={"title": f"title {evil}"})
+    case.input.clinical_history += evil
+    path = save_case(case, tmp_path)
+    assert cli(["cases", "show", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert not any(ch in out for ch in "\x1b\x07\x9b\r"), repr(out)
+    assert "\\x1b" in out and "pwned" in out  # shown, visibly escaped
