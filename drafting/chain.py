@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from drafting.errors import ReplyParseError
+from drafting.injection import fence
 from drafting.parsing import Message, parse_reply, repair_messages, truncation_error
 from drafting.prompts import STAGES, PromptSpec
 from drafting.schema import (
@@ -56,11 +57,6 @@ class ChainState:
 
 
 # --- formatting (pure) ------------------------------------------------------------------------
-
-
-def fence(text: str) -> str:
-    """Make case text safe to place between <case_data> tags (it cannot close the fence)."""
-    return text.replace("</case_data>", "</ case_data>").replace("<case_data>", "< case_data>")
 
 
 def format_case_input(inp: CaseInput) -> str:

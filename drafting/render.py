@@ -155,8 +155,10 @@ def _footer(draft: Draft) -> list[str]:
             f"| {prov.total_latency_s():.2f} | |",
             "",
         ]
+    if prov.flags:
+        lines += [f"Flags: {escape_cell(', '.join(prov.flags))}", ""]
     if prov.drafting_version:
-        lines += [f"Drafted with drafting {prov.drafting_version}.", ""]
+        lines += [f"Drafted with drafting {escape_cell(prov.drafting_version)}.", ""]
     return lines if len(lines) > 2 else []
 
 

@@ -317,6 +317,11 @@ class Provenance(BaseModel):
     stages: list[StageRecord] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     drafting_version: str = ""
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Warnings for a human reviewer, e.g. case_text_instructions (the case text "
+        "reads like instructions to a model), draft_echoes_prompt (see drafting.injection).",
+    )
 
     def total_tokens(self) -> int:
         """Prompt plus completion tokens over every stage."""

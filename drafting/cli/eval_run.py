@@ -51,6 +51,10 @@ def run(
     failed = (result.summary.get("cases") or {}).get("failed", 0)
     if failed:
         err_console.print(f"{failed} case(s) failed; see results.jsonl or report.html")
+    flagged = result.summary.get("flagged") or {}
+    if flagged:
+        names = ", ".join(f"{cid} ({', '.join(f)})" for cid, f in flagged.items())
+        err_console.print(f"{len(flagged)} case(s) flagged for review: {escape(names)}")
     # Last line of stdout: the run directory, so scripts can chain it.
     print(result.dir)
     return 0

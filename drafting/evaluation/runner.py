@@ -185,6 +185,7 @@ def finish_run(
     summary["suite"] = run.suite_name
     summary["config_hash"] = run.config.get("config_hash", "")
     summary["thresholds"] = (run.config.get("suite") or {}).get("thresholds", {})
+    summary["flagged"] = flagged_cases(run.results)
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     keys = sorted({k for r in run.results for k in r.get("fixture_keys") or []})
     if keys:
@@ -415,6 +416,21 @@ def result_dict(result: Any) -> dict[str, Any]:
     d.setdefault("reason", "")
     d.setdefault("details", {})
     return d
+
+
+def flagged_cases(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """case id -> the review flags of its draft (e.g. ``case_text_instructions``), flagged only.
+
+    A drafted case whose text reads like instructions to the model, or whose draft echoes the
+    prompt, is "ok" as a draft but must not pass unnoticed: the summary, the CLI and the report
+    show these flags (see `drafting.injection`).
+    """
+    flagged: dict[str, list[str]] = {}
+    for row in rows:
+        flags = (((row.get("draft") or {}).get("provenance") or {}).get("flags")) or []
+        if flags:
+            flagged[str(row["case_id"])] = [str(f) for f in flags]
+    return dict(sorted(flagged.items()))
 
 
 def _qualname(fn: Any) -> str:

@@ -191,6 +191,35 @@ def test_keys_in_base_url_and_echoed_errors_never_reach_run_files(
     assert "SECRET" not in logged
 
 
+def test_flagged_drafts_show_in_summary_report_and_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A case whose draft carries injection flags is not silently "ok"."""
+    from drafting.cli import run as cli
+
+    monkeypatch.setenv("DRAFTING_EVAL_DRAFT_FN", "tests.faults.test_security:flagging_draft")
+    make_cases(tmp_path / "cases", n=3)
+    suite = write_suite(tmp_path / "suite.yaml", tmp_path / "cases", metrics=["structure.disclaimer"])
+    code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "1 case(s) flagged for review: case-01 (case_text_instructions)" in err
+    run_dir = Path(out.strip().splitlines()[-1])
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["flagged"] == {"case-01": ["case_text_instructions"]}
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Flagged for review" in html and "flagged: case_text_instructions" in html
+
+
+async def flagging_draft(case):  # noqa: ANN001, ANN201 - a DRAFTING_EVAL_DRAFT_FN hook
+    from tests.evaluation.harness_support import make_draft
+
+    draft = make_draft(case)
+    if case.id == "case-01":
+        draft.provenance.flags = ["case_text_instructions"]
+    return draft
+
+
 def test_cases_show_passes_no_terminal_escape_sequences(tmp_path: Path, capsys) -> None:
     from drafting.cases import load_case, save_case
     from drafting.cli import run as cli
