@@ -24,6 +24,7 @@ RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 FIXTURES_USED = "fixtures_used.txt"
+LOCK = ".lock"
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -111,6 +112,53 @@ def truncate_partial_line(path: Path) -> None:
             handle.truncate(keep)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+class RunDirLock:
+    """An exclusive lock on a run directory, held by the one process writing it.
+
+    ``fcntl.flock`` on ``<run_dir>/.lock``: the kernel drops the lock when the holder's file is
+    closed or the process dies however it dies, so a killed run leaves no stale lock (the file
+    stays, holding the last holder's pid for messages). Two processes resuming the same run
+    directory both drafted every pending case (duplicate rows, double the endpoint cost).
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK
+        self._handle: Any = None
+
+    def acquire(self) -> RunDirLock:
+        """Take the lock or refuse at once.
+
+        Raises:
+            ConfigError: Another process holds it (one line naming the directory and its pid).
+        """
+        import fcntl
+
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise ConfigError(
+                f"another process (pid {holder}) is writing this run directory; wait for it "
+                "to finish or stop it",
+                path=self.path.parent,
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        """Release the lock (closing the file releases it)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 class ResultsWriter:

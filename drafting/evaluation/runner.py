@@ -124,7 +124,30 @@ async def arun_suite(
         draft_fn = import_object(hook)
     draft_fn_name = "default" if draft_fn is None else (hook or _qualname(draft_fn))
 
-    run_dir, done = _open_run_dir(s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name)
+    run_dir, done, lock = _open_run_dir(
+        s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name
+    )
+    try:
+        return await _fill_run(run_dir, done, s, loaded, load_errors, draft_fn, metric_objs, meta,
+                               concurrency=concurrency, progress=progress)
+    finally:
+        lock.release()
+
+
+async def _fill_run(
+    run_dir: Path,
+    done: set[str],
+    s: Suite,
+    loaded: list[Case],
+    load_errors: list[CaseFileError],
+    draft_fn: DraftFn | None,
+    metric_objs: list[Any],
+    meta: dict[str, dict[str, Any]],
+    *,
+    concurrency: int,
+    progress: bool,
+) -> Run:
+    """Write a row for every case not done yet, then the summary and report."""
     rows_path = run_dir / rundir.RESULTS
     with _storage_errors(run_dir):
         writer = rundir.ResultsWriter(rows_path)
@@ -207,28 +230,39 @@ def _open_run_dir(
     out: str | Path | None,
     meta: dict[str, Any],
     draft_fn_name: str,
-) -> tuple[Path, set[str]]:
+) -> tuple[Path, set[str], rundir.RunDirLock]:
+    """The run directory (new, or the one resumed, locked), and the case ids already done."""
     if resume is not None:
         run_dir = Path(resume)
         cfg_path = run_dir / rundir.CONFIG
         if not cfg_path.exists():
             raise ConfigError("not a run directory (no config.json)", path=run_dir, field="--resume")
-        cfg = rundir.read_json(cfg_path)
-        if cfg.get("config_hash") != s.config_hash():
-            raise ConfigError(
-                "the suite and options differ from those the run was started with; "
-                "resume with the same suite file and options",
-                path=run_dir,
-                field="--resume",
-            )
-        rundir.truncate_partial_line(run_dir / rundir.RESULTS)
-        done = {str(r["case_id"]) for r in rundir.read_results(run_dir / rundir.RESULTS)}
-        return run_dir, done
+        lock = rundir.RunDirLock(run_dir).acquire()
+        try:
+            return run_dir, _resumable_rows(run_dir, cfg_path, s), lock
+        except BaseException:
+            lock.release()
+            raise
     root = Path(out) if out is not None else Path(s.base_dir or Path.cwd()) / "eval" / "runs"
     run_dir = rundir.create_run_dir(root, rundir.make_run_id(s.name, s.config_hash()))
+    lock = rundir.RunDirLock(run_dir).acquire()  # before config.json: no resumer can get in
     with _storage_errors(run_dir):
         rundir.write_json(run_dir / rundir.CONFIG, run_config(s, meta, run_dir.name, draft_fn_name))
-    return run_dir, set()
+    return run_dir, set(), lock
+
+
+def _resumable_rows(run_dir: Path, cfg_path: Path, s: Suite) -> set[str]:
+    """Check the suite matches the run's, cut a partial last row; the case ids done."""
+    cfg = rundir.read_json(cfg_path)
+    if cfg.get("config_hash") != s.config_hash():
+        raise ConfigError(
+            "the suite and options differ from those the run was started with; "
+            "resume with the same suite file and options",
+            path=run_dir,
+            field="--resume",
+        )
+    rundir.truncate_partial_line(run_dir / rundir.RESULTS)
+    return {str(r["case_id"]) for r in rundir.read_results(run_dir / rundir.RESULTS)}
 
 
 # --- drafting and scoring ------------------------------------------------------------------------

@@ -91,3 +91,39 @@ def _complete_rows(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+def test_a_second_writer_is_refused_and_a_killed_writer_leaves_no_stale_lock(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Two processes resuming one run directory both drafted every pending case."""
+    from drafting.cli import run as cli
+    from tests.evaluation.harness_support import make_cases, write_suite
+
+    monkeypatch.setenv("DRAFTING_EVAL_DRAFT_FN", "tests.evaluation.harness_support:slow_draft")
+    monkeypatch.setenv("FAKE_DRAFT_DELAY", "3")
+    make_cases(tmp_path / "cases", n=3)
+    suite = write_suite(tmp_path / "suite.yaml", tmp_path / "cases", metrics=["structure.disclaimer"])
+    out = tmp_path / "runs"
+    holder = _cli(["eval", "run", str(suite), "--concurrency", "1", "--out", str(out), "--quiet"])
+    try:
+        deadline = time.monotonic() + 180
+        while not list(out.glob(f"*/{CONFIG}")):
+            assert time.monotonic() < deadline and holder.poll() is None, holder.stderr
+            time.sleep(0.01)
+        run_dir = next(out.glob(f"*/{CONFIG}")).parent
+        code = cli(["eval", "run", str(suite), "--resume", str(run_dir), "--quiet"])
+        _, err = capsys.readouterr()
+        assert code == 1, err
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "another process" in lines[0] and str(holder.pid) in lines[0]
+        assert str(run_dir) in lines[0]
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    monkeypatch.setenv("FAKE_DRAFT_DELAY", "0")
+    code = cli(["eval", "run", str(suite), "--resume", str(run_dir), "--quiet"])
+    _, err = capsys.readouterr()
+    assert code == 0, err  # the killed holder's lock went with it
+    rows = read_results(run_dir / RESULTS)
+    assert sorted(r["case_id"] for r in rows) == ["case-00", "case-01", "case-02"]
