@@ -36,6 +36,7 @@ from drafting.evaluation.wiring import (
     DraftFn,
     build_default_draft_fn,
     build_suite_metrics,
+    check_suite,
     import_object,
     metric_meta,
     run_config,
@@ -112,6 +113,7 @@ async def arun_suite(
         raise ConfigError("concurrency must be at least 1", field="--concurrency")
     s = suite if isinstance(suite, Suite) else load_suite(suite)
     s = apply_overrides(s, fixtures=fixtures, cases=cases, prompts=prompts, model=model)
+    check_suite(s)  # before anything is created: a bad setting leaves no half-made run
     metric_objs = list(metrics) if metrics is not None else build_suite_metrics(s)
     meta = {m.name: metric_meta(m) for m in metric_objs}
 

@@ -71,7 +71,7 @@ class CaseSource(_Strict):
 class EndpointConfig(_Strict):
     """A model endpoint: backend (local/openai), model, base URL. Keys come from the environment."""
 
-    backend: str | None = None
+    backend: Literal["local", "openai"] | None = None
     model: str | None = None
     base_url: str | None = None
 
@@ -81,7 +81,7 @@ class DrafterConfig(EndpointConfig):
 
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
     k: StrictInt = Field(3, ge=0, le=50)
-    retrieval_mode: str = "auto"
+    retrieval_mode: Literal["auto", "bm25", "dense", "hybrid"] = "auto"
     corpus: CaseSource | None = None
 
 

@@ -148,6 +148,14 @@ BAD_SUITES = {
     "thresholds-wrong-type": (lambda t: _suite(t, thresholds={"x": "high"}), "thresholds"),
     "python-object": (lambda t: "!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
     # issue 17
+    "unknown-backend": (lambda t: _suite(t, drafter={"backend": "nope"}), "drafter.backend"),
+    "unknown-retrieval-mode": (lambda t: _suite(t, drafter={"retrieval_mode": "fuzzy"}),
+                               "drafter.retrieval_mode"),
+    "missing-corpus": (lambda t: _suite(t, drafter={"corpus": {"dir": str(t / "no-corpus")}}),
+                       "drafter.corpus.dir"),
+    "unknown-corpus-importer": (lambda t: _suite(t, drafter={"corpus": {
+        "importer": "nope", "path": str(t)}}), "drafter.corpus.importer"),
+    "unknown-judge-backend": (lambda t: _suite(t, judge={"backend": "nope"}), "judge.backend"),
     "k-true": (lambda t: _suite(t, drafter={"k": True}), "drafter.k"),
     "limit-true": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "limit": True}), "cases.limit"),
     "ids-empty": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "ids": []}), "cases.ids"),
