@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from drafting.evaluation import load_run, run_suite
 from drafting.evaluation.rundir import CONFIG, RESULTS, read_results
 from tests.faults.conftest import write_chain_suite
@@ -41,6 +43,7 @@ def _outcome(run_dir: Path) -> list[tuple]:
                                               for m in r["metrics"])) for r in run.results]
 
 
+@pytest.mark.timeout(1800)  # eleven CLI processes: on a machine loaded 10x it took > 600 s
 def test_kill_at_random_points_then_resume(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     with FaultServer(rate=0.0, delay_s=0.1) as server:
