@@ -114,6 +114,17 @@ def truncate_partial_line(path: Path) -> None:
             os.fsync(handle.fileno())
 
 
+def rewrite_results(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Replace a results file with these rows, atomically (temp file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
 class RunDirLock:
     """An exclusive lock on a run directory, held by the one process writing it.
 

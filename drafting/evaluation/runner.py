@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
+import json
 import logging
 import os
 import time
@@ -127,7 +129,7 @@ async def arun_suite(
     draft_fn_name = "default" if draft_fn is None else (hook or _qualname(draft_fn))
 
     run_dir, done, lock = _open_run_dir(
-        s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name
+        s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name, cases=loaded
     )
     try:
         return await _fill_run(run_dir, done, s, loaded, load_errors, draft_fn, metric_objs, meta,
@@ -211,6 +213,7 @@ def finish_run(
     summary["config_hash"] = run.config.get("config_hash", "")
     summary["thresholds"] = (run.config.get("suite") or {}).get("thresholds", {})
     summary["flagged"] = flagged_cases(run.results)
+    summary["load_errors"] = sum(1 for r in run.results if r.get("kind") == LOAD_ERROR)
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     keys = sorted({k for r in run.results for k in r.get("fixture_keys") or []})
     if keys:
@@ -232,6 +235,7 @@ def _open_run_dir(
     out: str | Path | None,
     meta: dict[str, Any],
     draft_fn_name: str,
+    cases: list[Case],
 ) -> tuple[Path, set[str], rundir.RunDirLock]:
     """The run directory (new, or the one resumed, locked), and the case ids already done."""
     if resume is not None:
@@ -241,7 +245,7 @@ def _open_run_dir(
             raise ConfigError("not a run directory (no config.json)", path=run_dir, field="--resume")
         lock = rundir.RunDirLock(run_dir).acquire()
         try:
-            return run_dir, _resumable_rows(run_dir, cfg_path, s), lock
+            return run_dir, _resumable_rows(run_dir, cfg_path, s, cases), lock
         except BaseException:
             lock.release()
             raise
@@ -253,8 +257,14 @@ def _open_run_dir(
     return run_dir, set(), lock
 
 
-def _resumable_rows(run_dir: Path, cfg_path: Path, s: Suite) -> set[str]:
-    """Check the suite matches the run's, cut a partial last row; the case ids done."""
+def _resumable_rows(run_dir: Path, cfg_path: Path, s: Suite, cases: list[Case]) -> set[str]:
+    """Check the suite matches the run's, keep only the rows still valid; the case ids done.
+
+    Kept: rows of drafted ("ok") cases that still exist with the same content. Dropped, so
+    that this run writes them again: rows of cases since deleted (they were still counted),
+    of cases since edited (a stale result), failed rows (retried), and load errors (the files
+    are read again).
+    """
     cfg = rundir.read_json(cfg_path)
     if cfg.get("config_hash") != s.config_hash():
         raise ConfigError(
@@ -263,8 +273,20 @@ def _resumable_rows(run_dir: Path, cfg_path: Path, s: Suite) -> set[str]:
             path=run_dir,
             field="--resume",
         )
-    rundir.truncate_partial_line(run_dir / rundir.RESULTS)
-    return {str(r["case_id"]) for r in rundir.read_results(run_dir / rundir.RESULTS)}
+    rows_path = run_dir / rundir.RESULTS
+    rundir.truncate_partial_line(rows_path)
+    current = {c.id: case_sha256(c) for c in cases}
+    rows = rundir.read_results(rows_path)
+    keep = [
+        r for r in rows
+        if r.get("kind") != LOAD_ERROR and r.get("status") == "ok"
+        and str(r["case_id"]) in current
+        and r.get("case_sha256", current[str(r["case_id"])]) == current[str(r["case_id"])]
+    ]
+    if len(keep) != len(rows):
+        with _storage_errors(run_dir):
+            rundir.rewrite_results(rows_path, keep)
+    return {str(r["case_id"]) for r in keep}
 
 
 # --- drafting and scoring ------------------------------------------------------------------------
@@ -334,6 +356,7 @@ async def _draft_case(case: Case, draft_fn: DraftFn) -> dict[str, Any]:
     elapsed = round(time.perf_counter() - t0, 4)
     return {
         "case_id": case.id,
+        "case_sha256": case_sha256(case),
         "status": "ok" if error is None else "failed",
         "error": error,
         "draft": draft.model_dump(mode="json") if draft is not None else None,
@@ -379,15 +402,22 @@ def _tokens(draft: Draft | None) -> dict[str, int]:
     return {"prompt": p, "completion": c, "total": p + c}
 
 
+#: Row kind of a case file (or importer record) that did not load; case rows have no kind.
+LOAD_ERROR = "load_error"
+
+
 def load_error_row(err: CaseFileError) -> dict[str, Any]:
-    """A failed row for a case file or record that did not load."""
+    """A failed row for a case file or record that did not load.
+
+    Its id is ``load-error:<full path>`` (``:<line>`` for an importer record): unique per file,
+    and never a real case's id (case ids cannot hold ``:`` or ``/``). It was
+    ``load-error-<file stem>``: two bad files of the same name kept one row, and a real case
+    with that id was never drafted.
+    """
     raw = err.path or "unknown"
-    name, _, line = raw.rpartition(":") if raw.rsplit(":", 1)[-1].isdigit() else (raw, "", "")
-    stem = Path(name).stem or "case"
-    case_id = f"{stem}-line{line}" if line else stem
-    case_id = rundir._SAFE.sub("-", case_id).strip(".-") or "case"
     return {
-        "case_id": f"load-error-{case_id}",
+        "case_id": f"load-error:{raw}",
+        "kind": LOAD_ERROR,
         "status": "failed",
         "error": {"type": type(err).__name__, "message": err.one_line()[:500], "stage": "load"},
         "draft": None,
@@ -396,6 +426,12 @@ def load_error_row(err: CaseFileError) -> dict[str, Any]:
         "tokens": {"prompt": 0, "completion": 0, "total": 0},
         "fixture_keys": [],
     }
+
+
+def case_sha256(case: Case) -> str:
+    """sha256 of a case's content (input and gold): a resumed run re-drafts a changed case."""
+    blob = json.dumps(case.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def _timed_score(
