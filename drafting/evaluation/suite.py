@@ -90,7 +90,8 @@ class FixturesConfig(_Strict):
 
     mode: FixtureMode = "replay"
     dir: str = "eval/fixtures"
-    label: str | None = None
+    # One path component under dir (a label such as "../../x" wrote outside the fixture root).
+    label: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class Suite(_Strict):

@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from drafting.errors import ConfigError, FixtureFileError, FixtureMissError
+from drafting.errors import ConfigError, EndpointError, FixtureFileError, FixtureMissError
 
 #: Request-body fields that do not change the answer, left out of the key.
 IGNORED_BODY_FIELDS = frozenset({"stream_options", "user", "metadata", "store", "service_tier"})
@@ -48,6 +48,9 @@ RECORD_COMMAND = (
     "or set DRAFTING_FIXTURES=auto)"
 )
 FORMAT_VERSION = 1
+#: Largest reply body written to a fixture (bytes); a bigger reply is an error, not recorded.
+MAX_RECORD_BYTES = 2_000_000
+MAX_RECORD_BYTES_ENV = "DRAFTING_FIXTURE_MAX_BYTES"
 
 _context: ContextVar[tuple[str | None, str | None]] = ContextVar(
     "drafting_fixture_context", default=(None, None)
@@ -161,11 +164,27 @@ def read_fixture(path: Path) -> dict[str, Any]:
     return data
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: the classic set-and-restore
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers only ever see the old or the complete new content."""
+    """Write a file so that readers only ever see the old or the complete new content.
+
+    The file gets the mode an ordinary write would (0666 less the umask: 0644 usually);
+    `tempfile.mkstemp` makes 0600 files, unreadable to a team sharing the repository.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -175,6 +194,18 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def max_record_bytes() -> int:
+    """`MAX_RECORD_BYTES`, or ``$DRAFTING_FIXTURE_MAX_BYTES`` when set to a positive integer."""
+    raw = os.environ.get(MAX_RECORD_BYTES_ENV, "").strip()
+    try:
+        value = int(raw) if raw else MAX_RECORD_BYTES
+    except ValueError:
+        raise ConfigError(f"{MAX_RECORD_BYTES_ENV} must be a number of bytes, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{MAX_RECORD_BYTES_ENV} must be positive, got {value}")
+    return value
 
 
 class FixtureStore:
@@ -309,7 +340,18 @@ class FixtureStore:
         content: bytes,
         elapsed_s: float,
     ) -> httpx.Response:
-        """Write a network answer (when recordable) and return it rebuilt around the read body."""
+        """Write a network answer (when recordable) and return it rebuilt around the read body.
+
+        Raises:
+            EndpointError: A recordable answer larger than `max_record_bytes` (not recorded:
+                a 50 MB reply was recorded twice, 150 MB on disk).
+        """
+        if self.recordable(response.status_code) and len(content) > max_record_bytes():
+            raise EndpointError(
+                f"reply of {len(content):,} bytes is over the {max_record_bytes():,}-byte limit "
+                f"for a recorded reply ({MAX_RECORD_BYTES_ENV}); not recorded",
+                endpoint=request.url.host or None,
+            )
         if self.recordable(response.status_code):
             self.save(key, canon, response.status_code, content, elapsed_s)
             _note_elapsed(round(elapsed_s, 4))
