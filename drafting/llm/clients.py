@@ -103,8 +103,10 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
             from drafting.llm.local_server import LocalForwardTransport
 
             return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
+        from drafting.llm.deadline import DeadlineTransport
+
         inner = httpx.HTTPTransport(verify=_ssl_context(), limits=_pool_limits())
-        return RetryTransport(inner, _policy(endpoint))
+        return RetryTransport(DeadlineTransport(inner, endpoint.timeout_s), _policy(endpoint))
 
     return FixtureTransport(_store(endpoint), network, _adapter(endpoint))
 
@@ -122,7 +124,12 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
 
             inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(endpoint.model)
         else:
-            inner = httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits())
+            from drafting.llm.deadline import AsyncDeadlineTransport
+
+            inner = AsyncDeadlineTransport(
+                httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits()),
+                endpoint.timeout_s,
+            )
         return AsyncRetryTransport(inner, _policy(endpoint))
 
     return AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))

@@ -35,6 +35,7 @@ class Reply:
     delay_s: float = 0.0  # sleep before answering (a stall past the client's timeout)
     raw: bytes | None = None  # sent as is instead of JSON-encoding `body` (malformed replies)
     content_type: str = "application/json"
+    trickle_s: float = 0.0  # seconds between body chunks of 16 bytes (a slow, steady reply)
 
 
 @dataclass
@@ -168,7 +169,13 @@ class FakeOpenAIServer:
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.trickle_s:
+                        for i in range(0, len(payload), 16):
+                            self.wfile.write(payload[i : i + 16])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     pass
 
