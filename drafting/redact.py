@@ -96,6 +96,9 @@ def install_log_redaction() -> None:
             cleaned = redact(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
+            if record.exc_info and not record.exc_text:
+                # A traceback's text names the URL too; formatters reuse a cached exc_text.
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(factory)

@@ -2,7 +2,7 @@
 
 A suite names its cases (a directory of case files, or an importer plus a path), the drafter
 (backend, model, prompt versions, k, retrieval mode, reference corpus), the metrics, an optional
-judge endpoint, the fixture mode and directory, and thresholds for the CI gate.
+judge endpoint, the fixture mode and directory, and thresholds and gate settings for the CI gate.
 
 Relative paths in a suite resolve against the current working directory when they exist there,
 else against the suite's *repository root*: the parent of the ``eval/`` directory that holds the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -75,6 +76,11 @@ class EndpointConfig(_Strict):
     model: str | None = None
     base_url: str | None = None
 
+    @field_serializer("base_url")
+    def _without_credentials(self, value: str | None) -> str | None:
+        # Every dump (config.json, the config hash) shows the URL without a key in it.
+        return redact_url(value) if value else value
+
 
 class DrafterConfig(EndpointConfig):
     """How each case is drafted."""
@@ -94,6 +100,26 @@ class FixturesConfig(_Strict):
     label: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+class GateConfig(_Strict):
+    """What `drafting eval check` and `drafting eval run` hold a run to, beside its thresholds.
+
+    Attributes:
+        max_failure_rate: Largest share of cases allowed to fail drafting (default 0: any
+            failed case fails the gate).
+        min_effect: Smallest drop from the baseline that can fail a [0, 1] metric, on top of
+            significance (a difference of 1e-9 is never a regression).
+        metric_min_effect: Per-metric minimum effects, overriding ``min_effect`` (the only way
+            to give an unbounded metric one; it has none by default).
+        baseline_cost: Also compare cost metrics (tokens, seconds) with the baseline; by default
+            they are gated by explicit thresholds only.
+    """
+
+    max_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+    min_effect: float = Field(0.02, ge=0.0)
+    metric_min_effect: dict[str, float] = Field(default_factory=dict)
+    baseline_cost: bool = False
+
+
 class Suite(_Strict):
     """A validated suite. Paths are as written; `resolve_paths` makes them absolute."""
 
@@ -105,6 +131,7 @@ class Suite(_Strict):
     judge: EndpointConfig | None = None
     fixtures: FixturesConfig = Field(default_factory=FixturesConfig)
     thresholds: dict[str, StrictFloat] = Field(default_factory=dict)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     #: Where the suite came from (not a YAML field).
     source_path: str | None = Field(None, exclude=True)
@@ -124,16 +151,16 @@ class Suite(_Strict):
 
     def resolved(self) -> dict[str, Any]:
         """The suite as plain JSON data (what config.json records), credentials redacted."""
-        data = self.model_dump(mode="json")
-        for section in ("drafter", "judge"):
-            endpoint = data.get(section) or {}
-            if endpoint.get("base_url"):
-                endpoint["base_url"] = redact_url(endpoint["base_url"])
-        return data
+        return self.model_dump(mode="json")
 
     def config_hash(self) -> str:
-        """sha256 of the resolved suite (sorted keys): equal suites, equal hashes."""
-        blob = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the resolved suite (sorted keys): equal suites, equal hashes.
+
+        The gate settings are left out: they judge a run, they do not change it (a run can be
+        resumed, or gated, under another gate).
+        """
+        data = self.model_dump(mode="json", exclude={"gate"})
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -221,10 +248,8 @@ def check_prompt_versions(suite: Suite, *, path: str | Path | None = None) -> No
     """Raise ConfigError naming ``drafter.prompts.<stage>`` when a prompt version does not exist."""
     if not suite.drafter.prompts:
         return
-    try:
-        from drafting.prompts import load_prompt
-    except ImportError:  # pragma: no cover - the prompt registry is optional for validation
-        return
+    from drafting.prompts import load_prompt
+
     for stage, version in suite.drafter.prompts.items():
         try:
             load_prompt(stage, version)
@@ -262,7 +287,7 @@ def apply_overrides(
             raise ConfigError(
                 f"unknown fixture mode '{fixtures}' (live, record, replay, auto)", field="--fixtures"
             )
-        s.fixtures.mode = fixtures  # type: ignore[assignment]
+        s.fixtures.mode = cast(FixtureMode, fixtures)
     if cases is not None:
         p = str(Path(cases).expanduser().resolve())
         if p.endswith(".jsonl") and s.cases.importer:

@@ -39,8 +39,8 @@ def _cli(args: list[str]) -> subprocess.Popen[str]:
 
 def _outcome(run_dir: Path) -> list[tuple]:
     run = load_run(run_dir)
-    return [(r["case_id"], r["status"], tuple((m["name"], m["status"], m["value"])
-                                              for m in r["metrics"])) for r in run.results]
+    return [(r.case_id, r.status, tuple((m.name, m.status, m.value) for m in r.metrics))
+            for r in run.results]
 
 
 @pytest.mark.timeout(1800)  # eleven CLI processes: on a machine loaded 10x it took > 600 s
@@ -81,7 +81,9 @@ def test_kill_at_random_points_then_resume(tmp_path: Path) -> None:
             assert _outcome(run_dir) == expected, f"kill {i} after {rows_at_kill[-1]} rows"
             raw = read_results(run_dir / RESULTS)
             assert len(raw) == N_CASES, "a case was drafted twice or lost"
-            assert load_run(run_dir).summary["metrics"] == whole.summary["metrics"]
+            resumed_summary, whole_summary = load_run(run_dir).summary, whole.summary
+            assert resumed_summary is not None and whole_summary is not None
+            assert resumed_summary.metrics == whole_summary.metrics
 
     # The kills landed at different points of the run, not all before or after it.
     assert len(set(rows_at_kill)) >= 2 and min(rows_at_kill) < N_CASES, rows_at_kill
@@ -129,4 +131,4 @@ def test_a_second_writer_is_refused_and_a_killed_writer_leaves_no_stale_lock(
     _, err = capsys.readouterr()
     assert code == 0, err  # the killed holder's lock went with it
     rows = read_results(run_dir / RESULTS)
-    assert sorted(r["case_id"] for r in rows) == ["case-00", "case-01", "case-02"]
+    assert sorted(r.case_id for r in rows) == ["case-00", "case-01", "case-02"]
