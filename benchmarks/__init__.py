@@ -8,4 +8,5 @@ MODULES = [
     "benchmarks.harness",
     "benchmarks.concurrency",
     "benchmarks.embedded",
+    "benchmarks.diagnosis_matcher",
 ]

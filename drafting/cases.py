@@ -60,8 +60,8 @@ def read_yaml_file(
 
 
 def validation_error_to_input_error(
-    exc: ValidationError, *, path: str | Path | None, error_type: type[CaseFileError] = CaseFileError
-) -> CaseFileError:
+    exc: ValidationError, *, path: str | Path | None, error_type: type[InputError] = CaseFileError
+) -> InputError:
     """Turn a pydantic error into one line naming the first bad field (and how many more)."""
     errors = exc.errors(include_url=False)
     first = errors[0]
@@ -245,7 +245,7 @@ class ReferenceStore:
         return [c.id for c in self.cases]
 
 
-class _BlockDumper(_SafeDumper):  # type: ignore[misc, valid-type]
+class _BlockDumper(_SafeDumper):
     """Writes multi-line strings as literal blocks so case files stay readable in review."""
 
 

@@ -7,6 +7,7 @@ Public API (imported lazily so that ``import drafting.evaluation`` stays cheap):
     run = load_run("eval/runs/<run-id>")
     comp = compare_runs(run_a, run_b)                                # -> Comparison
     assert_run_passes(run, baseline="eval/baselines/seeds.json")    # for a user's pytest
+    match_diagnosis("RCC", "Renal cell carcinoma")                   # -> DiagnosisVerdict
 
 Modules, one job each: ``suite`` (suite files), ``setup`` (a suite resolved into endpoints,
 metrics and a draft function), ``case_rows`` (one case drafted into a row), ``scoring`` (the
@@ -36,6 +37,8 @@ _LAZY = {
     "write_baseline": "drafting.evaluation.gate",
     "assert_run_passes": "drafting.evaluation.gate",
     "GateResult": "drafting.evaluation.gate",
+    "match_diagnosis": "drafting.diagnoses",
+    "DiagnosisVerdict": "drafting.diagnoses",
     "RunSummary": "drafting.evaluation.records",
     "CaseRow": "drafting.evaluation.records",
     "Baseline": "drafting.evaluation.records",
@@ -45,6 +48,7 @@ __all__ = [
     "Baseline",
     "CaseRow",
     "Comparison",
+    "DiagnosisVerdict",
     "GateResult",
     "Run",
     "RunSummary",
@@ -56,11 +60,13 @@ __all__ = [
     "finish_run",
     "load_run",
     "load_suite",
+    "match_diagnosis",
     "run_suite",
     "write_baseline",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from drafting.diagnoses import DiagnosisVerdict, match_diagnosis
     from drafting.evaluation.compare import Comparison, compare_runs
     from drafting.evaluation.gate import GateResult, assert_run_passes, check_run, write_baseline
     from drafting.evaluation.records import Baseline, CaseRow, RunSummary

@@ -20,7 +20,12 @@ from typing import Any
 from drafting.errors import ConfigError
 from drafting.evaluation.metrics.base import Metric, MetricResult, error_reason
 from drafting.evaluation.metrics.cost import SecondsUsed, TokensUsed
-from drafting.evaluation.metrics.diagnosis import DiagnosisMatcher, FinalDiagnosisMatch, TopKHit
+from drafting.evaluation.metrics.diagnosis import (
+    DiagnosisMatcher,
+    FinalDiagnosisMatch,
+    FinalDiagnosisPartial,
+    TopKHit,
+)
 from drafting.evaluation.metrics.findings import (
     FindingsBleu,
     FindingsRougeL,
@@ -28,6 +33,7 @@ from drafting.evaluation.metrics.findings import (
     FindingsSupport,
 )
 from drafting.evaluation.metrics.judge import JudgeFactualCorrectness, JudgeFaithfulness
+from drafting.evaluation.metrics.judge_diagnosis import JudgeDiagnosisEquivalence
 from drafting.evaluation.metrics.rehabilitation import (
     FittVpCompleteness,
     PrecautionsMonitoring,
@@ -37,15 +43,8 @@ from drafting.evaluation.metrics.structure import DisclaimerPresent, SectionsPre
 
 
 def _top_k(k: int) -> Callable[..., Metric]:
-    def factory(
-        fuzzy_threshold: float = 90.0, embedding_threshold: float = 0.85, use_embeddings: bool = True
-    ) -> Metric:
-        return TopKHit(
-            k=k,
-            fuzzy_threshold=fuzzy_threshold,
-            embedding_threshold=embedding_threshold,
-            use_embeddings=use_embeddings,
-        )
+    def factory(embedding_threshold: float = 0.87, use_embeddings: bool = True) -> Metric:
+        return TopKHit(k=k, embedding_threshold=embedding_threshold, use_embeddings=use_embeddings)
 
     return factory
 
@@ -59,6 +58,7 @@ METRICS: dict[str, Callable[..., Metric]] = {
     "findings.semantic_similarity": FindingsSemanticSimilarity,
     "findings.support": FindingsSupport,
     "diagnosis.final_match": FinalDiagnosisMatch,
+    "diagnosis.final_partial": FinalDiagnosisPartial,
     "diagnosis.top1_hit": _top_k(1),
     "diagnosis.top3_hit": _top_k(3),
     "rehabilitation.fitt_vp_completeness": FittVpCompleteness,
@@ -66,6 +66,7 @@ METRICS: dict[str, Callable[..., Metric]] = {
     "rehabilitation.semantic_similarity": RehabilitationSemanticSimilarity,
     "judge.faithfulness": JudgeFaithfulness,
     "judge.factual_correctness": JudgeFactualCorrectness,
+    "judge.diagnosis_equivalence": JudgeDiagnosisEquivalence,
     "cost.tokens": TokensUsed,
     "cost.seconds": SecondsUsed,
 }

@@ -1,129 +1,123 @@
 """Diagnosis metrics: does the draft's final diagnosis match the gold one, and is the gold final
 diagnosis among the draft's top-k ranked diagnoses (primary, then differentials in order)?
 
-One matcher decides "same diagnosis", trying three rules in order and reporting which matched:
+Every metric asks `drafting.diagnoses.match_diagnosis` for a verdict per candidate: ``same`` (a
+hit), ``partial`` (a correct but less specific or incomplete form of the gold: never a hit,
+reported in the details and by ``diagnosis.final_partial``) or ``different``, each with the rule
+that decided and a one-line reason (see that module for the rules: qualifier conflicts, the
+Human Disease Ontology's synonyms and hierarchy, abbreviations in context).
 
-1. ``exact``: equal after normalisation (lower case, punctuation and stop words removed);
-2. ``fuzzy``: rapidfuzz ``token_set_ratio`` of the normalised texts >= ``fuzzy_threshold``
-   (note: token-set matching also accepts a candidate whose words are a subset of the other's);
-3. ``embedding``: MiniLM cosine >= ``embedding_threshold`` (skipped when ``use_embeddings`` is
-   false or the embeddings extra is missing; the details say so).
+Embeddings only break ties: when the deterministic matcher found no conflict and no relation
+(rule ``different_core``) and the two texts share no word, a MiniLM cosine >=
+``embedding_threshold`` turns the verdict into ``same`` (rule ``embedding_tiebreak``); skipped
+when ``use_embeddings`` is false or the embeddings extra is missing (the details say so). A
+conflict is never overridden.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drafting.evaluation.metrics._text import STOPWORDS
+from drafting.diagnoses import DiagnosisVerdict, match_diagnosis
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
 
+#: The only rule an embedding may overturn: no conflict, no relation found.
+TIE_RULE = "different_core"
 
-def normalise_diagnosis(text: str) -> str:
-    """Lower case, punctuation to spaces, stop words dropped (word order kept)."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return " ".join(w for w in words if w not in STOPWORDS)
+
+def _words(text: str) -> set[str]:
+    from drafting.diagnoses.text import WEAK, tokens
+
+    return {t for t in tokens(text) if t not in WEAK}
 
 
 @dataclass
 class Match:
-    """The matcher's verdict on one (candidate, gold) pair."""
+    """One (candidate, gold) verdict, with the cosine when the embedding tie-break ran."""
 
-    matched: bool
-    rule: str | None
-    fuzzy: float
-    cosine: float | None
+    verdict: DiagnosisVerdict
+    cosine: float | None = None
+
+    @property
+    def matched(self) -> bool:
+        """True for ``same``."""
+        return self.verdict.verdict == "same"
+
+    @property
+    def rule(self) -> str:
+        return self.verdict.rule
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "matched": self.matched,
-            "rule": self.rule,
-            "fuzzy": round(self.fuzzy, 2),
-            "cosine": None if self.cosine is None else round(self.cosine, 4),
-        }
+        out = {"verdict": self.verdict.verdict, "rule": self.verdict.rule, "reason": self.verdict.reason}
+        if self.cosine is not None:
+            out["cosine"] = round(self.cosine, 4)
+        return out
 
 
 class DiagnosisMatcher:
-    """Decides whether two diagnosis texts name the same diagnosis (see the module docstring).
+    """Verdicts for (candidate, gold) pairs: `match_diagnosis`, with an optional embedding tie-break.
 
     Args:
-        fuzzy_threshold: token_set_ratio (0-100) at or above which the fuzzy rule matches.
-        embedding_threshold: Cosine (0-1) at or above which the embedding rule matches.
-        use_embeddings: Try the embedding rule when the first two fail.
+        embedding_threshold: Cosine (0-1) at or above which MiniLM turns an undecided
+            ``different_core`` verdict into ``same``.
+        use_embeddings: Run the tie-break (needs the embeddings extra).
     """
 
-    def __init__(
-        self,
-        fuzzy_threshold: float = 90.0,
-        embedding_threshold: float = 0.85,
-        use_embeddings: bool = True,
-    ):
-        if not 0 < fuzzy_threshold <= 100:
-            raise ValueError("fuzzy_threshold must be in (0, 100]")
+    def __init__(self, embedding_threshold: float = 0.87, use_embeddings: bool = True):
         if not 0 < embedding_threshold <= 1:
             raise ValueError("embedding_threshold must be in (0, 1]")
-        self.fuzzy_threshold = fuzzy_threshold
         self.embedding_threshold = embedding_threshold
         self.use_embeddings = use_embeddings
 
     def params(self) -> dict[str, Any]:
-        return {
-            "fuzzy_threshold": self.fuzzy_threshold,
-            "embedding_threshold": self.embedding_threshold,
-            "use_embeddings": self.use_embeddings,
-        }
+        return {"embedding_threshold": self.embedding_threshold, "use_embeddings": self.use_embeddings}
 
     def embeddings_on(self) -> bool:
-        """True when the embedding rule will run."""
+        """True when the embedding tie-break will run."""
         if not self.use_embeddings:
             return False
         from drafting.embeddings import available
 
         return available()
 
-    def match_many(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
-        """Match each (candidate, gold) pair; embeds every undecided text in one call."""
-        from rapidfuzz import fuzz
+    def ties(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        """Indexes of the pairs whose verdict an embedding may break: no rule decided, and the
+        texts share no word (two names that share words and still differ are siblings, such as
+        "polymyositis ..." and "dermatomyositis ...", whose embeddings are close)."""
+        return [
+            i
+            for i, (c, g) in enumerate(pairs)
+            if match_diagnosis(c, g).rule == TIE_RULE and not (_words(c) & _words(g))
+        ]
 
-        out: list[Match] = []
-        undecided: list[int] = []
-        for i, (cand, gold) in enumerate(pairs):
-            a, b = normalise_diagnosis(cand), normalise_diagnosis(gold)
-            if not a or not b:
-                out.append(Match(False, None, 0.0, None))
-                continue
-            ratio = float(fuzz.token_set_ratio(a, b))
-            if a == b:
-                out.append(Match(True, "exact", ratio, None))
-            elif ratio >= self.fuzzy_threshold:
-                out.append(Match(True, "fuzzy", ratio, None))
-            else:
-                out.append(Match(False, None, ratio, None))
-                undecided.append(i)
-        if undecided and self.embeddings_on():
+    def match_many(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
+        """A verdict per (candidate, gold) pair; embeds every tied pair in one call."""
+        out = [Match(match_diagnosis(c, g)) for c, g in pairs]
+        tied = self.ties(pairs) if self.embeddings_on() else []
+        if tied:
             from drafting.evaluation.metrics._embedding import batched_similarity
 
-            sims = batched_similarity([(pairs[i][1], pairs[i][0]) for i in undecided])
-            for i, sim in zip(undecided, sims, strict=True):
+            sims = batched_similarity([(pairs[i][1], pairs[i][0]) for i in tied])
+            for i, sim in zip(tied, sims, strict=True):
                 out[i].cosine = sim
                 if sim >= self.embedding_threshold:
-                    out[i].matched, out[i].rule = True, "embedding"
+                    out[i].verdict = DiagnosisVerdict(
+                        verdict="same",
+                        rule="embedding_tiebreak",
+                        reason=f"no rule decided ({out[i].verdict.reason}); MiniLM cosine {sim:.2f} "
+                        f">= {self.embedding_threshold}",
+                    )
         return out
 
 
 class _DiagnosisMetric(Metric):
     section = "diagnosis"
 
-    def __init__(
-        self,
-        fuzzy_threshold: float = 90.0,
-        embedding_threshold: float = 0.85,
-        use_embeddings: bool = True,
-    ):
-        self.matcher = DiagnosisMatcher(fuzzy_threshold, embedding_threshold, use_embeddings)
+    def __init__(self, embedding_threshold: float = 0.87, use_embeddings: bool = True):
+        self.matcher = DiagnosisMatcher(embedding_threshold, use_embeddings)
         self.kind = "embedding" if use_embeddings else "deterministic"
 
     def params(self) -> dict[str, Any]:
@@ -139,7 +133,9 @@ class _DiagnosisMetric(Metric):
         target = gold.gold.final_diagnosis.strip()
         if not target or not self.matcher.embeddings_on():
             return []
-        return [target, *(c for c in self.candidates(draft) if c.strip())]
+        cands = [c for c in self.candidates(draft) if c.strip()]
+        tied = self.matcher.ties([(c, target) for c in cands])
+        return [target, *(cands[i] for i in tied)] if tied else []
 
     def score_many(self, pairs: Sequence[tuple[Draft, Case]]) -> list[MetricResult]:
         flat: list[tuple[str, str]] = []
@@ -163,35 +159,58 @@ class _DiagnosisMetric(Metric):
             results.append(self.verdict(candidates, mine))
         return results
 
-    def verdict(self, candidates: list[str], matches: list[Match]) -> MetricResult:
-        details: dict[str, Any] = {
+    def details(self, candidates: list[str], matches: list[Match]) -> dict[str, Any]:
+        partial = next((i for i, m in enumerate(matches) if m.verdict.verdict == "partial"), None)
+        return {
             "candidates": [{"text": c, **m.as_dict()} for c, m in zip(candidates, matches, strict=True)],
+            "partial_rank": None if partial is None else partial + 1,
             "embedding_rule": "on" if self.matcher.embeddings_on() else "off",
         }
+
+    def verdict(self, candidates: list[str], matches: list[Match]) -> MetricResult:
+        details = self.details(candidates, matches)
         if not candidates:
             return self.result(0.0, "the draft gives no diagnosis to compare", **details)
         hit = next((i for i, m in enumerate(matches) if m.matched), None)
         if hit is None:
-            best = max(m.fuzzy for m in matches)
-            return self.result(0.0, f"no match (best fuzzy {best:.0f})", **details)
-        rank = hit + 1
+            first = matches[details["partial_rank"] - 1] if details["partial_rank"] else matches[0]
+            kind = "partial match only" if details["partial_rank"] else "no match"
+            return self.result(
+                0.0, f"{kind}: {first.verdict.reason} ({first.rule})", rule=first.rule, **details
+            )
+        m = matches[hit]
         return self.result(
             1.0,
-            f"matched at rank {rank} by the {matches[hit].rule} rule",
-            rank=rank,
-            rule=matches[hit].rule,
+            f"matched at rank {hit + 1} by the {m.rule} rule: {m.verdict.reason}",
+            rank=hit + 1,
+            rule=m.rule,
             **details,
         )
 
 
 class FinalDiagnosisMatch(_DiagnosisMetric):
-    """1 when the draft's final diagnosis (else its primary) matches the gold final diagnosis."""
+    """1 when the draft's final diagnosis (else its primary) names the gold final diagnosis."""
 
     name = "diagnosis.final_match"
 
     def candidates(self, draft: Draft) -> list[str]:
         dx = draft.report
         return [dx.final_diagnosis or dx.diagnosis.primary]
+
+
+class FinalDiagnosisPartial(FinalDiagnosisMatch):
+    """1 when the draft's final diagnosis is a correct but less specific or incomplete form of the
+    gold (verdict ``partial``); 0 when it matches fully or not at all. Never a hit."""
+
+    name = "diagnosis.final_partial"
+
+    def verdict(self, candidates: list[str], matches: list[Match]) -> MetricResult:
+        details = self.details(candidates, matches)
+        if not candidates:
+            return self.result(0.0, "the draft gives no diagnosis to compare", **details)
+        m = matches[0]
+        value = 1.0 if m.verdict.verdict == "partial" else 0.0
+        return self.result(value, f"{m.verdict.verdict}: {m.verdict.reason}", rule=m.rule, **details)
 
 
 class TopKHit(_DiagnosisMetric):

