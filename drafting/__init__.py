@@ -17,6 +17,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 __version__ = "0.1.0"
 
+# No key in a log line: HTTP libraries log full URLs, which may carry one (``?api-key=``).
+from drafting.redact import install_log_redaction  # noqa: E402 - after the privacy defaults
+
+install_log_redaction()
+
 _LAZY = {
     "Case": "drafting.schema",
     "Draft": "drafting.schema",

@@ -12,10 +12,12 @@ from pydantic import ValidationError
 from drafting.cases import ReferenceStore, case_from_data, load_case, validation_error_to_input_error
 from drafting.chain import ChainState, DraftingChain, ProgressFn
 from drafting.errors import CaseFileError, ConfigError
+from drafting.injection import draft_flags
 from drafting.prompts import PromptSpec, load_prompt_set
 from drafting.schema import (
     DISCLAIMER,
     Case,
+    CaseInput,
     Diagnosis,
     DiagnosisOutput,
     Differential,
@@ -155,6 +157,11 @@ def assemble_draft(
     except ValidationError as exc:  # pragma: no cover - outputs were validated already
         raise validation_error_to_input_error(exc, path=None) from None
     described = chain.endpoint.describe()
+    flags = draft_flags(
+        case_input_text(state.case.input),
+        report_text(report),
+        [m.content for spec in chain.prompts.values() for m in spec.messages if m.role == "system"],
+    )
     return Draft(
         case_id=state.case.id,
         report=report,
@@ -166,8 +173,34 @@ def assemble_draft(
             model=str(described.get("model", "")),
             stages=state.records,
             drafting_version=__version__,
+            flags=flags,
         ),
     )
+
+
+def case_input_text(inp: CaseInput) -> str:
+    """Every text of a case input (unfenced), for the injection checks."""
+    parts = [inp.clinical_history, inp.labs]
+    parts += [t for s in inp.imaging for t in (s.modality, s.region, s.description)]
+    return "\n".join(p for p in parts if p)
+
+
+def report_text(report: Report) -> str:
+    """Everything the model wrote in a report (not the fixed disclaimer)."""
+    texts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(report.model_dump(exclude={"disclaimer"}))
+    return "\n".join(t for t in texts if t)
 
 
 def draft_report(

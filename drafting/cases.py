@@ -17,80 +17,46 @@ import yaml
 from pydantic import ValidationError
 
 from drafting.errors import CaseFileError, InputError
+from drafting.safe_io import load_yaml_text, read_text_file
 from drafting.schema import Case, is_safe_case_id
 
 log = logging.getLogger(__name__)
 
 #: Case files larger than this are refused before parsing (a case is a few kilobytes).
 MAX_CASE_FILE_BYTES = 2_000_000
-#: Deeper nesting is refused before parsing: libyaml's C composer recurses per level and a
-#: crafted file could overflow the C stack (a crash, not an exception).
-MAX_NESTING = 64
 CASE_SUFFIXES = (".yaml", ".yml")
 
-try:  # the C loader is ~10x faster; both construct plain data only
-    _SafeLoader: type = yaml.CSafeLoader
+try:  # the C dumper is ~10x faster
     _SafeDumper: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _SafeLoader = yaml.SafeLoader
     _SafeDumper = yaml.SafeDumper
 
 
-def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_CASE_FILE_BYTES) -> Any:
+def read_yaml_file(
+    path: str | Path, *, max_bytes: int = MAX_CASE_FILE_BYTES,
+    error_type: type[InputError] = CaseFileError,
+) -> Any:
     """Read a YAML file safely (plain data only), with one-line errors naming the file.
+
+    The one reader for every YAML file the project reads (cases, suites, prompts, mappings):
+    regular files only, size-capped, and the guards of `drafting.safe_io.load_yaml_text`.
 
     Args:
         path: The file to read.
         max_bytes: Larger files are refused before parsing.
+        error_type: The `InputError` subclass to raise.
 
     Returns:
         The parsed YAML document.
 
     Raises:
-        CaseFileError: The file is missing, too large, not UTF-8, empty or not valid YAML.
+        CaseFileError: (or ``error_type``) The file is missing, not a regular file, too large,
+            not UTF-8, empty or not valid YAML (or not plain, bounded YAML).
     """
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise CaseFileError(f"cannot read file ({exc.strerror})", path=p) from None
-    if size > max_bytes:
-        raise CaseFileError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit", path=p)
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaseFileError(f"not UTF-8 text (byte {exc.start})", path=p) from None
+    text = read_text_file(path, max_bytes=max_bytes, error_type=error_type)
     if not text.strip():
-        raise CaseFileError("file is empty", path=p)
-    if nesting_depth(text) > MAX_NESTING:
-        raise CaseFileError(f"YAML nested more than {MAX_NESTING} levels deep", path=p)
-    try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CaseFileError(f"invalid YAML{where}: {problem}", path=p) from None
-    except RecursionError:
-        raise CaseFileError("YAML nested too deeply", path=p) from None
-
-
-def nesting_depth(text: str) -> int:
-    """An upper bound on a YAML document's nesting depth, found without parsing it.
-
-    Counts open flow brackets (quotes are ignored, so brackets inside strings overcount, which only
-    errs on the safe side) and block indentation (one level per two columns).
-    """
-    depth = deepest = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-    indent = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
-    return max(deepest, indent // 2)
+        raise error_type("file is empty", path=path)
+    return load_yaml_text(text, path=path, error_type=error_type)
 
 
 def validation_error_to_input_error(
@@ -169,11 +135,15 @@ def iter_case_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.suffix in CASE_SUFFIXES and f.is_file())
+            # Any entry named *.yaml / *.yml (any case) that is not a directory: a FIFO or a
+            # device among them is reported by the reader, never silently skipped.
+            found = sorted(
+                f for f in p.rglob("*") if f.suffix.lower() in CASE_SUFFIXES and not f.is_dir()
+            )
             if not found:
                 raise CaseFileError("directory holds no case files (*.yaml)", path=p)
             yield from found
-        elif p.is_file():
+        elif p.exists():
             yield p
         else:
             raise CaseFileError("no such file or directory", path=p)

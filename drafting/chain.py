@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from drafting.candidates import diagnosis_candidates, format_candidates
 from drafting.errors import ReplyParseError
+from drafting.injection import fence
 from drafting.parsing import (
     Message,
     describe_bounds,
@@ -63,11 +64,6 @@ class ChainState:
 
 
 # --- formatting (pure) ------------------------------------------------------------------------
-
-
-def fence(text: str) -> str:
-    """Make case text safe to place between <case_data> tags (it cannot close the fence)."""
-    return text.replace("</case_data>", "</ case_data>").replace("<case_data>", "< case_data>")
 
 
 def format_case_input(inp: CaseInput) -> str:

@@ -88,6 +88,30 @@ class FixtureFileError(ConfigError):
     """A fixture file that exists but cannot be read (truncated, not JSON)."""
 
 
+class StorageError(DraftingError):
+    """A file the tool writes could not be written (disk full, permissions, read-only place).
+
+    Args:
+        message: What could not be written, and what to do.
+        path: The file or directory concerned.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None):
+        self.path = str(path) if path is not None else None
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, *, hint: str = "") -> StorageError:
+        """One line for an `OSError` raised while writing (ENOSPC named plainly)."""
+        import errno
+
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            reason = f"the disk is full ({reason})"
+        message = f"cannot write: {reason}" + (f"; {hint}" if hint else "")
+        return cls(message, path=exc.filename)
+
+
 class EndpointError(DraftingError):
     """A model endpoint failed (HTTP error, timeout, unreachable) after the retry budget was spent.
 
@@ -98,13 +122,15 @@ class EndpointError(DraftingError):
     """
 
     def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None):
-        self.endpoint = endpoint
+        from drafting.redact import redact  # a server may echo the key back in its error text
+
+        self.endpoint = redact(endpoint) if endpoint else endpoint
         self.status = status
-        bits = [message]
+        bits = [redact(message)]
         if status is not None:
             bits.append(f"HTTP {status}")
-        if endpoint:
-            bits.append(f"endpoint {endpoint}")
+        if self.endpoint:
+            bits.append(f"endpoint {self.endpoint}")
         super().__init__(" | ".join(bits))
 
 

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from drafting.cases import validation_error_to_input_error
-from drafting.errors import CaseFileError, ConfigError
+from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.safe_io import open_regular_file
 from drafting.schema import Case, CaseInput, Diagnosis, Differential, ImagingStudy, Report
 
 
@@ -114,16 +115,38 @@ class MedPixImporter:
     name = "medpix"
 
     def iter_cases(self, path: Path) -> Iterator[Case | CaseFileError]:
-        """Yield one case (or its error) per JSON line of ``path``."""
+        """Yield one case (or its error) per JSON line of ``path``.
+
+        ``path`` may be a directory: each ``*.jsonl`` file under it is read in name order, and a
+        file that cannot be read is one error, not the end of the import.
+        """
+        if path.is_dir():
+            files = sorted(f for f in path.rglob("*.jsonl") if not f.is_dir())
+            if not files:
+                raise CaseFileError("directory holds no *.jsonl files", path=path)
+            for f in files:
+                try:
+                    yield from self._iter_file(f)
+                except CaseFileError as exc:
+                    yield exc
+            return
+        yield from self._iter_file(path)
+
+    def _iter_file(self, path: Path) -> Iterator[Case | CaseFileError]:
         try:
-            handle = path.open(encoding="utf-8")
-        except OSError as exc:
-            raise CaseFileError(f"cannot read file ({exc.strerror})", path=path) from None
+            handle = open_regular_file(path)
+        except InputError as exc:
+            raise CaseFileError(exc.message, path=path) from None
         with handle:
-            for lineno, line in enumerate(handle, start=1):
+            for lineno, raw in enumerate(handle, start=1):
+                where = f"{path}:{lineno}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:  # one bad line, not the whole file
+                    yield CaseFileError(f"not UTF-8 text (byte {exc.start})", path=where)
+                    continue
                 if not line.strip():
                     continue
-                where = f"{path}:{lineno}"
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
@@ -133,6 +156,8 @@ class MedPixImporter:
                     yield self.record_to_case(record, source_path=where)
                 except CaseFileError as exc:
                     yield exc
+                except RecursionError:
+                    yield CaseFileError("record nested too deeply", path=where)
 
     def record_to_case(self, record: Any, *, source_path: str = "") -> Case:
         """Map one MedPix record to a `Case`.
@@ -144,6 +169,12 @@ class MedPixImporter:
             raise CaseFileError("expected a JSON object", path=source_path)
         case = record.get("Case") or {}
         topic = record.get("Topic") or {}
+        for name, value in (("Case", case), ("Topic", topic)):
+            if not isinstance(value, dict):
+                raise CaseFileError(
+                    f"expected an object, found {type(value).__name__}", path=source_path,
+                    field=name,
+                )
         uid = _text(record.get("U_id"))
         if not uid:
             raise CaseFileError("required field is missing", path=source_path, field="U_id")

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
@@ -37,10 +37,12 @@ class GenerationParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(0.0, ge=0, le=2)
-    max_tokens: int = Field(400, ge=1, le=8192)
-    seed: int | None = 0
-    top_p: float | None = Field(None, gt=0, le=1)
+    # Strict: YAML `max_tokens: true` must not become 1. The seed fits a signed 64-bit integer,
+    # what OpenAI-compatible servers accept.
+    temperature: StrictFloat = Field(0.0, ge=0, le=2)
+    max_tokens: StrictInt = Field(400, ge=1, le=8192)
+    seed: StrictInt | None = Field(0, ge=-(2**63), le=2**63 - 1)
+    top_p: StrictFloat | None = Field(None, gt=0, le=1)
 
 
 class PromptMessage(BaseModel):

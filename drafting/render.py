@@ -34,15 +34,21 @@ FITT_VP_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
+def escape_html(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>``: Markdown passes raw HTML through to the page, so a
+    ``<script>`` copied from case text into a draft would run where the Markdown is shown."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def escape_cell(text: str) -> str:
-    """Make text safe inside a Markdown table cell: escape pipes, turn newlines into <br>."""
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    """Make text safe inside a Markdown table cell: escape HTML and pipes, newlines become <br>."""
+    text = escape_html(text.replace("\\", "\\\\").replace("|", "\\|"))
     return "<br>".join(line.strip() for line in text.splitlines()) if "\n" in text else text
 
 
 def _escape_line(line: str) -> str:
-    """Escape a leading character that Markdown (or our parser) would read as structure."""
-    stripped = line.lstrip()
+    """Escape HTML, and a leading character that Markdown (or our parser) reads as structure."""
+    stripped = escape_html(line.lstrip())
     if stripped.startswith(("#", "- ", "* ", "+ ", "---", "|", "_Not provided")) or (
         stripped[:1].isdigit() and ". " in stripped[:5]
     ):
@@ -128,9 +134,11 @@ def _footer(draft: Draft) -> list[str]:
     prov = draft.provenance
     lines = ["---", ""]
     if prov.prompts:
-        prompts = ", ".join(f"{p.stage}={p.version} ({p.sha256[:12]})" for p in prov.prompts)
+        prompts = ", ".join(
+            escape_cell(f"{p.stage}={p.version} ({p.sha256[:12]})") for p in prov.prompts
+        )
         lines += [f"Prompts: {prompts}", ""]
-    model = " / ".join(p for p in (prov.backend, prov.model) if p)
+    model = " / ".join(escape_cell(p) for p in (prov.backend, prov.model) if p)
     if model:
         lines += [f"Model: {model}", ""]
     if prov.stages:
@@ -147,8 +155,10 @@ def _footer(draft: Draft) -> list[str]:
             f"| {prov.total_latency_s():.2f} | |",
             "",
         ]
+    if prov.flags:
+        lines += [f"Flags: {escape_cell(', '.join(prov.flags))}", ""]
     if prov.drafting_version:
-        lines += [f"Drafted with drafting {prov.drafting_version}.", ""]
+        lines += [f"Drafted with drafting {escape_cell(prov.drafting_version)}.", ""]
     return lines if len(lines) > 2 else []
 
 
@@ -161,7 +171,7 @@ def render_markdown(draft: Draft) -> str:
     Returns:
         Markdown text ending in a newline.
     """
-    lines = [f"# Draft report: {draft.case_id}", ""]
+    lines = [f"# Draft report: {escape_html(draft.case_id)}", ""]
     lines += render_report_markdown(draft.report)
     lines += ["## References used", ""]
     refs = draft.provenance.references

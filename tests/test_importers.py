@@ -44,6 +44,40 @@ def test_bad_records_are_errors_not_crashes(tmp_path: Path):
     assert all(str(path) in str(e) for e in errors)
 
 
+def test_a_bad_record_or_line_is_reported_and_the_import_goes_on(tmp_path: Path):
+    """One non-UTF-8 line, or one record whose `Case` is a string, aborted the whole import."""
+    good = json.dumps({"U_id": "MPX1", "Case": {"History": "40 yo woman with cough"}})
+    later = json.dumps({"U_id": "MPX2", "Case": {"Findings": "Consolidation."}})
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(
+        good.encode() + b"\n"
+        + b'{"U_id": "MPX9", "Case": {"History": "caf\xe9"}}\n'  # Latin-1, not UTF-8
+        + json.dumps({"U_id": "MPX3", "Case": "a string"}).encode() + b"\n"
+        + json.dumps({"U_id": "MPX4", "Case": {"History": "x"}, "Topic": ["a list"]}).encode()
+        + b"\n" + later.encode() + b"\n"
+    )
+    cases, errors = import_cases("medpix", path)
+    assert [c.id for c in cases] == ["MPX1", "MPX2"]
+    messages = [str(e) for e in errors]
+    assert len(messages) == 3, messages
+    assert f"{path}:2" in messages[0] and "UTF-8" in messages[0]
+    assert f"{path}:3" in messages[1] and "Case" in messages[1]
+    assert f"{path}:4" in messages[2] and "Topic" in messages[2]
+
+
+def test_a_directory_of_files_reports_a_bad_file_and_goes_on(tmp_path: Path):
+    import os
+
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"U_id": "MPX1", "Case": {"History": "cough"}}) + "\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "b.jsonl")
+    (tmp_path / "c.jsonl").write_text(
+        json.dumps({"U_id": "MPX2", "Case": {"History": "fever"}}) + "\n", encoding="utf-8")
+    cases, errors = import_cases("medpix", tmp_path)
+    assert [c.id for c in cases] == ["MPX1", "MPX2"]
+    assert len(errors) == 1 and "b.jsonl" in str(errors[0]) and "FIFO" in str(errors[0])
+
+
 @requires_medpix
 def test_medpix_dev_imports_67_valid_cases_without_gold_in_input(tmp_path: Path):
     cases, errors = import_cases("medpix", medpix_file("dev"))

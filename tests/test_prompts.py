@@ -68,6 +68,13 @@ def test_hash_changes_with_content(tmp_path: Path):
         (VALID + "colour: red\n", "colour: unknown field"),
         (VALID.replace("{references} then", "{0} then {references}"), "is not a variable name"),
         (VALID.replace("version: v9", "version: v8"), "file should be findings/v8.yaml"),
+        # issue 17: values that used to be accepted
+        (VALID + "parameters: {seed: 10000000000000000000000000000000000000000}\n",
+         "parameters.seed"),
+        (VALID + "parameters: {max_tokens: true}\n", "parameters.max_tokens"),
+        (VALID + "parameters: {temperature: true}\n", "parameters.temperature"),
+        (VALID + "stage: findings\n", "duplicate key 'stage'"),
+        (VALID.replace("test prompt", "!!binary aGVsbG8="), "'!!binary' is not allowed"),
     ],
 )
 def test_invalid_prompt_files(tmp_path: Path, text: str, expected: str):

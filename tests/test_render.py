@@ -147,3 +147,75 @@ def test_html_escapes_case_text():
     html = render_html(draft)
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<th>Progression</th>" in html
+
+
+# --- hostile text (issue 17) ------------------------------------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "text <b>bold</b> & <!-- comment --> AT&amp;T",
+    "<a href='javascript:alert(3)'>x</a>",
+    "<svg/onload=alert(4)>",
+]
+
+
+def _hostile_draft() -> Draft:
+    draft = _draft()
+    r = draft.report
+    r.findings = "\n".join(HOSTILE)
+    r.diagnosis.primary = HOSTILE[0]
+    r.diagnosis.reasoning = HOSTILE[1]
+    r.diagnosis.differentials[0].name = HOSTILE[4]
+    r.diagnosis.differentials[0].reasoning = HOSTILE[2]
+    r.final_diagnosis = HOSTILE[3]
+    r.rehabilitation.goals = [HOSTILE[0]]
+    r.rehabilitation.exercises[0].type = HOSTILE[1]
+    draft.provenance.model = "<script>alert(5)</script>"
+    draft.provenance.references[0].title = "<script>alert(6)</script>"
+    return draft
+
+
+def test_markdown_output_carries_no_raw_html_for_a_commonmark_renderer():
+    """A `<script>` copied from case text into a draft ran where the Markdown was rendered."""
+    from markdown_it import MarkdownIt
+
+    markdown = render_markdown(_hostile_draft())
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    lowered = page.lower()
+    for tag in ("<script", "<img", "<svg", "<a href", "<!--", "<b>"):
+        assert tag not in lowered, (tag, page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text, not dropped
+
+
+def test_hostile_text_round_trips_through_markdown():
+    draft = _hostile_draft()
+    parsed = parse_markdown_report(render_markdown(draft))
+    assert parsed.findings == draft.report.findings
+    assert parsed.diagnosis.primary == draft.report.diagnosis.primary
+    assert parsed.diagnosis.differentials[0].name == HOSTILE[4]
+    assert parsed.diagnosis.differentials[0].reasoning == HOSTILE[2]
+    assert parsed.final_diagnosis == HOSTILE[3]
+    assert parsed.rehabilitation.exercises[0].type == HOSTILE[1]
+
+
+@pytest.mark.parametrize("line", [
+    "#" + " " * 4000 + "x",
+    "# Findings" + " " * 4000 + "x#",
+    "#" + " " * 4000,
+    "## " + "\t " * 3000 + "#" * 5 + " y",
+])
+def test_padded_heading_lines_parse_in_linear_time(line):
+    """`drafting eval score` took 129 s on a heading padded with 4,000 spaces."""
+    import time
+
+    text = "## Findings\n\nok\n\n" + "\n".join([line] * 5) + "\n\n**Primary diagnosis:**" + " " * 4000 + "\n"
+    text += "Reasoning" + " " * 5000 + "\n\n### Differential diagnoses\n\n1. a" + " " * 5000 + "b\n"
+    started = time.perf_counter()
+    parse_markdown_report(text)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_heading_text_strips_padding_and_closing_hashes():
+    report = parse_markdown_report("##   Findings   ##  \n\nA finding.\n\n## Final diagnosis ###\n\nX\n")
+    assert report.findings == "A finding." and report.final_diagnosis == "X"

@@ -73,6 +73,10 @@ def run(
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"
             )
+        flagged = result.summary.flagged
+        if flagged:
+            names = ", ".join(f"{cid} ({', '.join(f)})" for cid, f in flagged.items())
+            err_console.print(f"{len(flagged)} case(s) flagged for review: {escape(names)}")
     verdict = check_run(result)
     for failure in verdict.failures:
         err_console.print(f"[red]gate:[/red] {escape(failure.metric)}: {escape(failure.message)}")

@@ -4,15 +4,16 @@ that did not load."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
-from pathlib import Path
 
 from drafting.errors import CaseFileError
 from drafting.evaluation.records import CaseError, CaseRow, Timings, TokenCounts
-from drafting.evaluation.rundir import safe_name
 from drafting.evaluation.setup import DraftFn
 from drafting.llm import track_fixture_usage
+from drafting.redact import redact
 from drafting.schema import Case, Draft
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
         log.warning("case %s failed: %s", case.id, error.type)
     return CaseRow(
         case_id=case.id,
+        case_sha256=case_sha256(case),
         status="ok" if error is None else "failed",
         error=error,
         draft=draft,
@@ -51,7 +53,7 @@ async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
 
 def error_info(exc: BaseException) -> CaseError:
     """Type, one-line message and stage (when the error knows it) of an exception."""
-    lines = str(exc).strip().splitlines()
+    lines = redact(str(exc)).strip().splitlines()  # a server may echo the key in its error
     stage = getattr(exc, "stage", None)
     return CaseError(
         type=type(exc).__name__,
@@ -68,14 +70,27 @@ def _tokens(draft: Draft | None) -> TokenCounts:
     return TokenCounts(prompt=prompt, completion=completion, total=prompt + completion)
 
 
+#: Row kind of a case file (or importer record) that did not load.
+LOAD_ERROR = "load_error"
+
+
 def load_error_row(err: CaseFileError) -> CaseRow:
-    """A failed row for a case file or record that did not load."""
-    raw = err.path or "unknown"
-    name, _, line = raw.rpartition(":") if raw.rsplit(":", 1)[-1].isdigit() else (raw, "", "")
-    stem = Path(name).stem or "case"
-    case_id = safe_name(f"{stem}-line{line}" if line else stem) or "case"
+    """A failed row for a case file or record that did not load.
+
+    Its id is ``load-error:<full path>`` (``:<line>`` for an importer record): unique per file,
+    and never a real case's id (case ids cannot hold ``:`` or ``/``). It was
+    ``load-error-<file stem>``: two bad files of the same name kept one row, and a real case
+    with that id was never drafted.
+    """
     return CaseRow(
-        case_id=f"load-error-{case_id}",
+        case_id=f"load-error:{err.path or 'unknown'}",
+        kind=LOAD_ERROR,
         status="failed",
         error=CaseError(type=type(err).__name__, message=err.one_line()[:500], stage="load"),
     )
+
+
+def case_sha256(case: Case) -> str:
+    """sha256 of a case's content (input and gold): a resumed run re-drafts a changed case."""
+    blob = json.dumps(case.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

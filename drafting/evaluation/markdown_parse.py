@@ -9,20 +9,26 @@ under headings it does not know (references, provenance, a ``---`` footer) is ig
 
 from __future__ import annotations
 
+import html
 import re
 
 from drafting.errors import InputError
 from drafting.schema import Diagnosis, Differential, Exercise, Rehabilitation, Report
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+# Every pattern below is linear in the line length: no two adjacent unbounded quantifiers that
+# can match the same characters (a heading padded with 4,000 spaces took 129 s with the old
+# `\s+(.*?)\s*#*\s*$`). The heading's closing `#`s and padding are stripped in `_heading_text`.
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s(.*)$")
 _BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+(.*)$")
 _PRIMARY = re.compile(
-    r"^\s*(?:\*\*|__)?\s*(?:primary|most likely|working)\s+diagnosis\s*:?\s*(?:\*\*|__)?\s*:?\s*(.*)$",
+    r"^\s*(?:(?:\*\*|__)\s*)?(?:primary|most likely|working)\s+diagnosis\s*:?\s*(?:\*\*|__)?\s*:?\s*(.*)$",
     re.IGNORECASE,
 )
-_REASONING_LABEL = re.compile(r"^\s*(?:\*\*|__)?\s*reasoning\s*:?\s*(?:\*\*|__)?\s*:?\s*", re.I)
+_REASONING_LABEL = re.compile(r"^\s*(?:(?:\*\*|__)\s*)?reasoning\s*:?\s*(?:\*\*|__)?\s*:?\s*", re.I)
 _EMPTY_MARKS = {"_not provided._", "not provided.", "not provided", "_none._", "none", "none.", "n/a"}
+#: "Name: why" or "Name - why" (searched, so the name is everything before the first separator).
+_DIFFERENTIAL_SEP = re.compile(r":\s|\s[-–—]\s")
 _ESCAPED_LEAD = re.compile(r"^\\(?=[#\-*+|_0-9])")
 
 #: Heading text (lower case) -> section key; first match wins, so specific names come first.
@@ -62,8 +68,14 @@ def _section_key(title: str) -> str:
     return "ignore"
 
 
+def _heading_text(rest: str) -> str:
+    """A heading's text without padding and closing ``#`` sequence."""
+    return rest.strip().rstrip("#").rstrip()
+
+
 def _unescape(line: str) -> str:
-    return _ESCAPED_LEAD.sub("", line)
+    """Undo the renderer's escapes: a leading backslash, and HTML entities (``&lt;``)."""
+    return html.unescape(_ESCAPED_LEAD.sub("", line))
 
 
 def _strip_emphasis(text: str) -> str:
@@ -132,7 +144,7 @@ def _split_cells(row: str) -> list[str]:
             cell.append(ch)
         i += 1
     cells.append("".join(cell))
-    return [re.sub(r"<br\s*/?>", "\n", c.strip()) for c in cells]
+    return [html.unescape(re.sub(r"<br\s*/?>", "\n", c.strip())) for c in cells]
 
 
 def _parse_exercises(lines: list[str]) -> list[Exercise]:
@@ -155,9 +167,12 @@ def _parse_exercises(lines: list[str]) -> list[Exercise]:
 
 def _parse_differential(block: str) -> Differential:
     first, _, rest = block.partition("\n")
-    m = re.match(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", first) or re.match(r"^(.+?)(?::\s+|\s+[-–—]\s+)(.*)$", first)
+    m = re.match(r"^\*\*(.+?)\*\*\s*:?\s*(.*)$", first)
+    sep = None if m else _DIFFERENTIAL_SEP.search(first, 1)
     if m:
         name, reasoning = m.group(1).strip(), m.group(2).strip()
+    elif sep:
+        name, reasoning = first[: sep.start()].strip(), first[sep.end() :].strip()
     else:
         name, reasoning = first.strip(), ""
     if rest:
@@ -203,7 +218,7 @@ def parse_markdown_report(text: str) -> Report:
     for line in text.splitlines():
         m = _HEADING.match(line)
         if m:
-            new = _section_key(m.group(2))
+            new = _section_key(_heading_text(m.group(2)))
             level = len(m.group(1))
             if new == "diagnosis" and parent == "rehabilitation" and level > 2:
                 new = "ignore"

@@ -69,7 +69,10 @@ class CaseRow(Record):
     """One case of a run: one line of ``results.jsonl``.
 
     Attributes:
-        case_id: The case id (load errors get ``load-error-<file>``).
+        case_id: The case id (a load error: ``load-error:<full path>``, never a case id).
+        kind: ``case``, or ``load_error`` for a case file or record that did not load.
+        case_sha256: Hash of the case's content, so that a resumed run re-drafts a changed
+            case (empty in rows written before it existed).
         status: ``ok`` (drafted; metrics scored) or ``failed`` (see ``error``).
         error: Why the case failed.
         draft: The draft, when there is one.
@@ -88,6 +91,8 @@ class CaseRow(Record):
     timings: Timings = Field(default_factory=Timings)
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     fixture_keys: list[str] = Field(default_factory=list)
+    kind: Literal["case", "load_error"] = "case"
+    case_sha256: str = ""
 
     def scored_value(self, metric: str) -> float | None:
         """The scored value of one metric for this case, or None."""
@@ -172,6 +177,10 @@ class RunSummary(Record):
     tokens: TokenTotals = Field(default_factory=TokenTotals)
     timings: TimingTotals = Field(default_factory=TimingTotals)
     notes: list[RunNote] = Field(default_factory=list)
+    #: case id -> review flags of its draft (drafting.injection): drafted, but not silently ok.
+    flagged: dict[str, list[str]] = Field(default_factory=dict)
+    #: Case files (or importer records) that did not load; counted among the failed cases.
+    load_errors: int = 0
 
 
 # --- config.json ---------------------------------------------------------------------------------

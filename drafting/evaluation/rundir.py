@@ -37,6 +37,7 @@ RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 FIXTURES_USED = "fixtures_used.txt"
+LOCK = ".lock"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -62,14 +63,22 @@ def create_run_dir(runs_root: Path, run_id: str) -> Path:
     """Create ``runs_root/run_id`` (never an existing one: a suffix is added on collision)."""
     if Path(run_id).name != run_id or run_id in {".", ".."}:
         raise ConfigError(f"unsafe run id '{run_id}'")
-    runs_root.mkdir(parents=True, exist_ok=True)
-    for i in range(1000):
-        candidate = runs_root / (run_id if i == 0 else f"{run_id}-{i}")
-        try:
-            candidate.mkdir()
-        except FileExistsError:
-            continue
-        return candidate
+    try:
+        runs_root.mkdir(parents=True, exist_ok=True)
+        for i in range(1000):
+            candidate = runs_root / (run_id if i == 0 else f"{run_id}-{i}")
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+    except FileExistsError:
+        raise ConfigError("exists and is not a directory", path=runs_root, field="--out") from None
+    except OSError as exc:
+        reason = "a parent is not a directory" if isinstance(exc, NotADirectoryError) else (
+            exc.strerror or str(exc))
+        raise ConfigError(f"cannot create a run directory here ({reason})", path=runs_root,
+                          field="--out") from None
     raise ConfigError(f"cannot create a run directory under {runs_root}")  # pragma: no cover
 
 
@@ -150,6 +159,64 @@ def truncate_partial_line(path: Path) -> None:
             handle.truncate(keep)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def rewrite_results(path: Path, rows: Iterable[CaseRow]) -> None:
+    """Replace a results file with these rows, atomically (temp file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(row.model_dump_json() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+class RunDirLock:
+    """An exclusive lock on a run directory, held by the one process writing it.
+
+    ``fcntl.flock`` on ``<run_dir>/.lock``: the kernel drops the lock when the holder's file is
+    closed or the process dies however it dies, so a killed run leaves no stale lock (the file
+    stays, holding the last holder's pid for messages). Two processes resuming the same run
+    directory both drafted every pending case (duplicate rows, double the endpoint cost).
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK
+        self._handle: Any = None
+
+    def acquire(self) -> RunDirLock:
+        """Take the lock or refuse at once.
+
+        Raises:
+            ConfigError: Another process holds it (one line naming the directory and its pid).
+        """
+        import fcntl
+
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise ConfigError(
+                f"another process (pid {holder}) is writing this run directory; wait for it "
+                "to finish or stop it",
+                path=self.path.parent,
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        """Release the lock (closing the file releases it)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 class ResultsWriter:

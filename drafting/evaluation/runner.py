@@ -25,15 +25,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from drafting.errors import ConfigError, InputError
+from drafting.errors import CaseFileError, ConfigError, InputError, StorageError
 from drafting.evaluation import rundir
-from drafting.evaluation.case_rows import draft_case, load_error_row
+from drafting.evaluation.case_rows import LOAD_ERROR, case_sha256, draft_case, load_error_row
 from drafting.evaluation.contamination import contamination_notes, guard_run
 from drafting.evaluation.metrics import Metric
 from drafting.evaluation.records import CaseRow, RunConfig, RunNote
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.scoring import ScoringWorker
-from drafting.evaluation.setup import DRAFT_FN_ENV, DraftFn, RunSetup, prepare_run
+from drafting.evaluation.setup import DRAFT_FN_ENV, DraftFn, RunSetup, check_suite, prepare_run
 from drafting.evaluation.suite import Suite, apply_overrides, load_case_source, load_suite
 from drafting.schema import Case
 
@@ -120,6 +120,7 @@ async def arun_suite(
         raise ConfigError("concurrency must be at least 1", field="--concurrency")
     s = suite if isinstance(suite, Suite) else load_suite(suite)
     s = apply_overrides(s, fixtures=fixtures, cases=cases, prompts=prompts, model=model)
+    check_suite(s)  # before anything is created: a bad setting leaves no half-made run
     setup = prepare_run(
         s, draft_fn=draft_fn, metrics=metrics, hook=os.environ.get(DRAFT_FN_ENV, "").strip()
     )
@@ -128,10 +129,30 @@ async def arun_suite(
     except InputError as exc:  # the case source as a whole: name the suite file and field
         raise ConfigError(exc.one_line(), path=s.source_path, field="cases") from None
 
-    run_dir, done = _open_run_dir(setup, resume=resume, out=out)
-    # The contamination guard, before any drafting: near-duplicate references are reported and
-    # (by default) excluded from that case's retrieval.
-    setup.exclude = guard_run(run_dir, loaded, setup.corpus, s.drafter.contamination)
+    run_dir, done, lock = _open_run_dir(setup, resume=resume, out=out, cases=loaded)
+    try:
+        with _storage_errors(run_dir):
+            # The contamination guard, before any drafting: near-duplicate references are
+            # reported and (by default) excluded from that case's retrieval.
+            setup.exclude = guard_run(run_dir, loaded, setup.corpus, s.drafter.contamination)
+            await _fill_run(run_dir, done, setup, loaded, load_errors, observer, concurrency)
+            return finish_run(
+                run_dir, cases={c.id: c for c in loaded}, notes=contamination_notes(run_dir)
+            )
+    finally:
+        lock.release()
+
+
+async def _fill_run(
+    run_dir: Path,
+    done: set[str],
+    setup: RunSetup,
+    loaded: list[Case],
+    load_errors: list[CaseFileError],
+    observer: RunObserver | None,
+    concurrency: int,
+) -> None:
+    """Write a row for every case (and unreadable file) not done yet."""
     writer = rundir.ResultsWriter(run_dir / rundir.RESULTS)
     if observer is not None:
         observer.start(len(loaded) + len(load_errors))
@@ -150,10 +171,38 @@ async def arun_suite(
             with _frozen_heap():
                 await _draft_all(pending, setup, writer, observer, concurrency)
     finally:
-        writer.close()
+        with contextlib.suppress(OSError):
+            writer.close()
         if observer is not None:
             observer.close()
-    return finish_run(run_dir, cases={c.id: c for c in loaded}, notes=contamination_notes(run_dir))
+
+
+
+@contextlib.contextmanager
+def _storage_errors(run_dir: Path) -> Iterator[None]:
+    """A failed write to the run directory (a full disk) as one `StorageError` line."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(run_dir)
+        raise StorageError.from_os_error(
+            exc, hint=f"free space, then continue with --resume {run_dir}"
+        ) from None
+
+
+def flagged_cases(rows: Sequence[CaseRow]) -> dict[str, list[str]]:
+    """case id -> the review flags of its draft (e.g. ``case_text_instructions``), flagged only.
+
+    A drafted case whose text reads like instructions to the model, or whose draft echoes the
+    prompt, is "ok" as a draft but must not pass unnoticed: the summary, the CLI and the report
+    show these flags (see `drafting.injection`).
+    """
+    return {
+        row.case_id: list(row.draft.provenance.flags)
+        for row in sorted(rows, key=lambda r: r.case_id)
+        if row.draft is not None and row.draft.provenance.flags
+    }
 
 
 def finish_run(
@@ -179,6 +228,8 @@ def finish_run(
         summary.config_hash = run.config.config_hash
         summary.thresholds = dict(run.config.suite.thresholds)
     summary.notes = [*notes, *form_defect_notes(run.results)]
+    summary.flagged = flagged_cases(run.results)
+    summary.load_errors = sum(1 for row in run.results if row.kind == LOAD_ERROR)
     rundir.write_record(run_dir / rundir.SUMMARY, summary)
     keys = sorted({key for row in run.results for key in row.fixture_keys})
     if keys:
@@ -192,29 +243,62 @@ def finish_run(
 
 
 def _open_run_dir(
-    setup: RunSetup, *, resume: str | Path | None, out: str | Path | None
-) -> tuple[Path, set[str]]:
+    setup: RunSetup, *, resume: str | Path | None, out: str | Path | None, cases: list[Case]
+) -> tuple[Path, set[str], rundir.RunDirLock]:
+    """The run directory (new, or the one resumed), locked, and the case ids already done."""
     s = setup.suite
     if resume is not None:
         run_dir = Path(resume)
         cfg_path = run_dir / rundir.CONFIG
         if not cfg_path.exists():
             raise ConfigError("not a run directory (no config.json)", path=run_dir, field="--resume")
-        recorded = rundir.read_record(cfg_path, RunConfig, what="config")
-        if recorded.config_hash != s.config_hash():
-            raise ConfigError(
-                "the suite and options differ from those the run was started with; "
-                "resume with the same suite file and options",
-                path=run_dir,
-                field="--resume",
-            )
-        rundir.truncate_partial_line(run_dir / rundir.RESULTS)
-        done = {row.case_id for row in rundir.read_results(run_dir / rundir.RESULTS)}
-        return run_dir, done
+        lock = rundir.RunDirLock(run_dir).acquire()
+        try:
+            return run_dir, _resumable_rows(run_dir, cfg_path, s, cases), lock
+        except BaseException:
+            lock.release()
+            raise
     root = Path(out) if out is not None else Path(s.base_dir or Path.cwd()) / "eval" / "runs"
     run_dir = rundir.create_run_dir(root, rundir.make_run_id(s.name, s.config_hash()))
-    rundir.write_record(run_dir / rundir.CONFIG, setup.config(run_dir.name))
-    return run_dir, set()
+    lock = rundir.RunDirLock(run_dir).acquire()  # before config.json: no resumer can get in
+    try:
+        with _storage_errors(run_dir):
+            rundir.write_record(run_dir / rundir.CONFIG, setup.config(run_dir.name))
+    except BaseException:
+        lock.release()
+        raise
+    return run_dir, set(), lock
+
+
+def _resumable_rows(run_dir: Path, cfg_path: Path, s: Suite, cases: list[Case]) -> set[str]:
+    """Check the suite matches the run's, keep only the rows still valid; the case ids done.
+
+    Kept: rows of drafted ("ok") cases that still exist with the same content. Dropped, so
+    that this run writes them again: rows of cases since deleted (they were still counted),
+    of cases since edited (a stale result), failed rows (retried), and load errors (the files
+    are read again).
+    """
+    recorded = rundir.read_record(cfg_path, RunConfig, what="config")
+    if recorded.config_hash != s.config_hash():
+        raise ConfigError(
+            "the suite and options differ from those the run was started with; "
+            "resume with the same suite file and options",
+            path=run_dir,
+            field="--resume",
+        )
+    rows_path = run_dir / rundir.RESULTS
+    rundir.truncate_partial_line(rows_path)
+    current = {c.id: case_sha256(c) for c in cases}
+    rows = rundir.read_results(rows_path)
+    keep = [
+        row for row in rows
+        if row.kind != LOAD_ERROR and row.status == "ok" and row.case_id in current
+        and (row.case_sha256 or current[row.case_id]) == current[row.case_id]
+    ]
+    if len(keep) != len(rows):
+        with _storage_errors(run_dir):
+            rundir.rewrite_results(rows_path, keep)
+    return {row.case_id for row in keep}
 
 
 # --- drafting and scoring ------------------------------------------------------------------------

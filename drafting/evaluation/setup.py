@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from drafting.errors import ConfigError, InputError
@@ -179,6 +180,38 @@ def suite_metrics(
         return build_metrics(specs, judge_endpoint=judge, references=references)
     except ConfigError as exc:
         raise ConfigError(exc.message, path=s.source_path, field=exc.field or "metrics") from None
+
+
+def check_suite(s: Suite) -> None:
+    """What can be checked before any file is made: endpoints resolve, the corpus exists.
+
+    A bad drafter or judge setting, or a missing corpus, used to surface only once the run
+    directory existed (half-made run directories, messages not naming the suite field).
+
+    Raises:
+        ConfigError: Naming the suite file and the field.
+    """
+    for section, judge in (("drafter", False), ("judge", True)):
+        try:
+            build_endpoint(s, judge=judge)
+        except ConfigError as exc:
+            field = f"{section}.{exc.field}" if exc.field else section
+            raise ConfigError(exc.message, path=s.source_path, field=field) from None
+    corpus = s.drafter.corpus
+    if corpus is None:
+        return
+    if corpus.importer:
+        from drafting.importers import get_importer
+
+        try:
+            get_importer(corpus.importer)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, path=s.source_path,
+                              field="drafter.corpus.importer") from None
+    where, target = ("dir", corpus.dir) if corpus.dir else ("path", corpus.path)
+    if target and not Path(target).exists():
+        raise ConfigError(f"no such file or directory: {target}", path=s.source_path,
+                          field=f"drafter.corpus.{where}")
 
 
 def build_endpoint(s: Suite, *, judge: bool = False) -> Endpoint | None:

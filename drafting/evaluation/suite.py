@@ -18,10 +18,21 @@ import json
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.redact import redact_url
 from drafting.schema import Case
 
 FixtureMode = Literal["live", "record", "replay", "auto"]
@@ -31,6 +42,7 @@ CASE_FAILURE_RATE = "case_failure_rate"
 
 
 class _Strict(BaseModel):
+    # Numbers are StrictInt / StrictFloat below: YAML `k: true` must not become 1.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -43,8 +55,10 @@ class CaseSource(_Strict):
     dir: str | None = None
     importer: str | None = None
     path: str | None = None
-    limit: int | None = Field(None, ge=1, description="Keep only the first N cases (file order).")
-    ids: list[str] | None = Field(None, description="Keep only these case ids.")
+    limit: StrictInt | None = Field(None, ge=1, description="Keep only the first N cases (file order).")
+    ids: list[str] | None = Field(
+        None, min_length=1, description="Keep only these case ids (an empty list would run none)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> CaseSource:
@@ -58,9 +72,14 @@ class CaseSource(_Strict):
 class EndpointConfig(_Strict):
     """A model endpoint: backend (local/openai), model, base URL. Keys come from the environment."""
 
-    backend: str | None = None
+    backend: Literal["local", "openai"] | None = None
     model: str | None = None
     base_url: str | None = None
+
+    @field_serializer("base_url")
+    def _without_credentials(self, value: str | None) -> str | None:
+        # Every dump (config.json, the config hash) shows the URL without a key in it.
+        return redact_url(value) if value else value
 
 
 class ContaminationConfig(_Strict):
@@ -76,8 +95,8 @@ class DrafterConfig(EndpointConfig):
     """How each case is drafted."""
 
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
-    k: int = Field(3, ge=0, le=50)
-    retrieval_mode: str = "auto"
+    k: StrictInt = Field(3, ge=0, le=50)
+    retrieval_mode: Literal["auto", "bm25", "dense", "hybrid"] = "auto"
     corpus: CaseSource | None = None
     contamination: ContaminationConfig = Field(default_factory=ContaminationConfig)
 
@@ -87,7 +106,8 @@ class FixturesConfig(_Strict):
 
     mode: FixtureMode = "replay"
     dir: str = "eval/fixtures"
-    label: str | None = None
+    # One path component under dir (a label such as "../../x" wrote outside the fixture root).
+    label: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class GateConfig(_Strict):
@@ -120,7 +140,7 @@ class Suite(_Strict):
     metrics: list[str | dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     judge: EndpointConfig | None = None
     fixtures: FixturesConfig = Field(default_factory=FixturesConfig)
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, StrictFloat] = Field(default_factory=dict)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     #: Where the suite came from (not a YAML field).
@@ -140,7 +160,7 @@ class Suite(_Strict):
         return [s if isinstance(s, str) else next(iter(s)) for s in self.metrics]
 
     def resolved(self) -> dict[str, Any]:
-        """The suite as plain JSON data (what config.json records)."""
+        """The suite as plain JSON data (what config.json records), credentials redacted."""
         return self.model_dump(mode="json")
 
     def config_hash(self) -> str:

@@ -104,8 +104,10 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
             from drafting.llm.local_server import LocalForwardTransport
 
             return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
+        from drafting.llm.deadline import DeadlineTransport
+
         inner = httpx.HTTPTransport(verify=_ssl_context(), limits=_pool_limits())
-        return RetryTransport(inner, _policy(endpoint))
+        return RetryTransport(DeadlineTransport(inner, endpoint.timeout_s), _policy(endpoint))
 
     return FixtureTransport(_store(endpoint), network, _adapter(endpoint))
 
@@ -123,7 +125,12 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
 
             inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(endpoint.model)
         else:
-            inner = httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits())
+            from drafting.llm.deadline import AsyncDeadlineTransport
+
+            inner = AsyncDeadlineTransport(
+                httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits()),
+                endpoint.timeout_s,
+            )
         return AsyncRetryTransport(inner, _policy(endpoint))
 
     return AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
@@ -133,15 +140,23 @@ def http_client(endpoint: Endpoint) -> httpx.Client:
     """An httpx client with the endpoint's transport stack."""
     import httpx
 
-    return httpx.Client(transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True)
+    from drafting.llm.handling import sync_check_reply
+
+    return httpx.Client(
+        transport=sync_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True,
+        event_hooks={"response": [sync_check_reply]},  # a 200 HTML page: one typed error
+    )
 
 
 def async_http_client(endpoint: Endpoint) -> httpx.AsyncClient:
     """An async httpx client with the endpoint's transport stack."""
     import httpx
 
+    from drafting.llm.handling import acheck_reply
+
     return httpx.AsyncClient(
-        transport=async_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True
+        transport=async_transport(endpoint), timeout=endpoint.timeout_s, follow_redirects=True,
+        event_hooks={"response": [acheck_reply]},  # a 200 HTML page: one typed error
     )
 
 

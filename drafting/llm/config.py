@@ -67,7 +67,8 @@ class Endpoint(BaseModel):
     structured_output: StructuredOutput = "json_object_schema"
     fixtures_mode: FixturesMode = "live"
     fixtures_dir: Path = DEFAULT_FIXTURES_DIR
-    fixture_label: str = ""
+    # One path component: a label such as "../../../x" wrote fixtures outside the fixture root.
+    fixture_label: str = Field(default="", pattern=r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$")
 
     @property
     def label(self) -> str:
@@ -96,6 +97,9 @@ class Endpoint(BaseModel):
     def describe(self) -> dict[str, Any]:
         """A provenance record: backend, model and host; never the key."""
         return {"backend": self.backend, "model": self.model, "host": self.host}
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def default_label(backend: str, model: str) -> str:
@@ -172,6 +176,11 @@ def resolve_endpoint(
                 "backend openai needs an API key: set OPENAI_API_KEY or pass --api-key "
                 "(or set OPENAI_BASE_URL for a compatible server)"
             )
+    if label and not _LABEL_RE.match(label):
+        raise ConfigError(
+            f"fixture label {label!r} must be one path component (letters, digits, '.', '_', '-')",
+            field="label",
+        )
     fields: dict[str, Any] = {
         "backend": backend,
         "base_url": base_url,

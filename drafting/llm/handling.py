@@ -8,8 +8,11 @@ become `EndpointError` with the status and the endpoint host, never the key.
 from __future__ import annotations
 
 import contextlib
+import json
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
+
+import httpx
 
 from drafting.errors import DraftingError, EndpointError, ReplyParseError
 from drafting.llm.config import Endpoint
@@ -42,6 +45,61 @@ def _detail(exc: BaseException) -> str:
         message = error.get("message") if isinstance(error, dict) else error
     text = str(message or getattr(exc, "message", "") or exc).strip().replace("\n", " ")
     return text[:_MAX_DETAIL] + ("…" if len(text) > _MAX_DETAIL else "")
+
+
+def check_reply(response: httpx.Response) -> None:
+    """Refuse a 2xx reply whose body is not a JSON object (an HTML page, cut-off JSON, a list).
+
+    Call with the body read. Without this, the SDK and LangChain fail on such a body with a
+    ``JSONDecodeError`` or ``ValueError`` traceback; a proxy's HTML page served with status 200
+    is the common case. Event streams and empty 204s are left alone.
+
+    Raises:
+        EndpointError: One line naming the endpoint host and what came back.
+    """
+    if not response.is_success or response.status_code == 204:
+        return
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "text/event-stream":
+        return
+    body = response.content
+    problem = ""
+    try:
+        data = json.loads(body) if body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        kind = "an HTML page" if body.lstrip()[:1] == b"<" else f"malformed JSON ({reason})"
+        problem = kind
+    else:
+        if data is None:
+            problem = "an empty body"
+        elif not isinstance(data, dict):
+            problem = f"a JSON {type(data).__name__}, not an object"
+    if problem:
+        label = f", {content_type}" if content_type else ""
+        raise EndpointError(
+            f"the endpoint answered HTTP {response.status_code} with {problem}{label} "
+            f"({len(body):,} bytes) instead of a JSON reply",
+            endpoint=response.request.url.host or None,
+        )
+
+
+async def acheck_reply(response: httpx.Response) -> None:
+    """`check_reply` for an async client's event hook (reads the body first)."""
+    if response.is_success and not response.headers.get("content-type", "").startswith(
+        "text/event-stream"
+    ):
+        await response.aread()
+        check_reply(response)
+
+
+def sync_check_reply(response: httpx.Response) -> None:
+    """`check_reply` for a sync client's event hook (reads the body first)."""
+    if response.is_success and not response.headers.get("content-type", "").startswith(
+        "text/event-stream"
+    ):
+        response.read()
+        check_reply(response)
 
 
 def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:

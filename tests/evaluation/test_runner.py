@@ -48,7 +48,7 @@ def test_run_writes_run_directory(suite_file: Path, tmp_path: Path) -> None:
     assert sorted(r.case_id for r in rows) == [f"case-{i:02d}" for i in range(6)]
     raw = json.loads((run.dir / RESULTS).read_text().splitlines()[0])
     assert list(raw) == ["format", "case_id", "status", "error", "draft", "metrics", "timings",
-                         "tokens", "fixture_keys"]
+                         "tokens", "fixture_keys", "kind", "case_sha256"]
     assert raw["format"] == 1
     row = rows[0]
     assert row.status == "ok" and row.tokens.total == 120
@@ -83,8 +83,8 @@ def test_failures_are_captured_and_run_goes_on(suite_file: Path, tmp_path: Path)
 def test_bad_case_file_is_a_failed_row(suite_file: Path, tmp_path: Path) -> None:
     (tmp_path / "cases" / "broken.yaml").write_text("id: broken\ninput: {}\n", encoding="utf-8")
     run = run_suite(suite_file, draft_fn=good_draft, metrics=FAKE_METRICS, out=tmp_path)
-    row = next(r for r in run.results if r.case_id.startswith("load-error-"))
-    assert row.case_id == "load-error-broken"
+    row = next(r for r in run.results if r.kind == "load_error")
+    assert row.case_id == f"load-error:{tmp_path / 'cases' / 'broken.yaml'}"
     assert row.status == "failed" and row.error is not None and row.error.type == "CaseFileError"
     assert "broken.yaml" in row.error.message
     assert run.summary is not None and run.summary.cases.failed == 1
@@ -132,6 +132,60 @@ def test_resume_after_partial_results(suite_file: Path, tmp_path: Path) -> None:
     assert resumed.summary is not None and full.summary is not None
     assert resumed.summary.metrics == full.summary.metrics
     assert [r.case_id for r in resumed.results] == [r.case_id for r in full.results]
+
+
+def test_load_errors_have_their_own_identity_and_every_file_counts(tmp_path: Path) -> None:
+    """Two bad files named alike kept one row; a real case `load-error-bad` was never drafted;
+    `.YAML` files were skipped without a word."""
+    from drafting.cases import save_case
+
+    cases_dir = tmp_path / "cases"
+    real = make_cases(cases_dir, n=2)
+    for sub in ("a", "b"):
+        (cases_dir / sub).mkdir()
+        (cases_dir / sub / "bad.yaml").write_text("id: bad\ninput: {}\n", encoding="utf-8")
+    trap = real[0].model_copy(update={"id": "load-error-bad"})
+    save_case(trap, cases_dir / "c")
+    upper = real[1].model_copy(update={"id": "upper-case-ext"})
+    save_case(upper, cases_dir / "d").rename(cases_dir / "d" / "upper-case-ext.YAML")
+    suite = write_suite(tmp_path / "suite.yaml", cases_dir)
+    run = run_suite(suite, draft_fn=good_draft, metrics=FAKE_METRICS, out=tmp_path / "runs")
+    by_id = {r.case_id: r for r in run.results}
+    errors = [r for r in run.results if r.kind == "load_error"]
+    assert sorted(r.case_id for r in errors) == [
+        f"load-error:{cases_dir / 'a' / 'bad.yaml'}", f"load-error:{cases_dir / 'b' / 'bad.yaml'}"]
+    assert by_id["load-error-bad"].status == "ok"  # the real case was drafted
+    assert by_id["upper-case-ext"].status == "ok"
+    assert run.summary is not None
+    assert (run.summary.cases.total, run.summary.cases.ok, run.summary.cases.failed) == (6, 4, 2)
+    assert run.summary.load_errors == 2
+
+
+def test_resume_drops_deleted_redrafts_edited_and_retries_failed(tmp_path: Path) -> None:
+    from drafting.cases import save_case
+
+    cases_dir = tmp_path / "cases"
+    cases = make_cases(cases_dir, n=4)
+    suite = write_suite(tmp_path / "suite.yaml", cases_dir)
+    first = run_suite(suite, draft_fn=flaky_draft, metrics=FAKE_METRICS, out=tmp_path / "runs")
+    assert {r.case_id: r.status for r in first.results}["case-02"] == "failed"
+
+    (cases_dir / "case-03.yaml").unlink()  # deleted
+    edited = cases[1].model_copy(deep=True)
+    edited.input.clinical_history += " Edited."
+    save_case(edited, cases_dir)  # edited
+    seen: list[str] = []
+
+    async def counting(case: Case) -> Draft:
+        seen.append(case.id)
+        return await good_draft(case)
+
+    resumed = run_suite(suite, draft_fn=counting, metrics=FAKE_METRICS, resume=first.dir)
+    assert sorted(seen) == ["case-01", "case-02"]  # edited, and failed before
+    assert sorted(r.case_id for r in resumed.results) == ["case-00", "case-01", "case-02"]
+    assert all(r.status == "ok" for r in resumed.results)
+    assert resumed.summary is not None and resumed.summary.cases.failed == 0
+    assert len(read_results(first.dir / RESULTS)) == 3  # no stale row left in the file
 
 
 def test_resume_refuses_a_different_config(suite_file: Path, tmp_path: Path) -> None:

@@ -56,6 +56,15 @@ BAD_CASE_FILES: dict[str, tuple[bytes | str, str]] = {
     "python-object.yaml": ("!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
     "duplicate-id.yaml": (_case(id="case-00"), "duplicate case id"),
     "multi-document.yaml": (_case(id="multi") + "---\nid: second\n", "invalid YAML"),
+    # issue 17: values that used to be accepted
+    "age-true.yaml": (_case(id="age-true", **{"input.age": True}), "input.age"),
+    "duplicate-key.yaml": (_case(id="dup-key") + "input: {clinical_history: second}\n",
+                           "duplicate key 'input'"),
+    "binary-text.yaml": ("id: bin\ninput:\n  clinical_history: !!binary aGVsbG8=\n",
+                         "!!binary"),
+    "alias-bomb.yaml": ("id: bomb\n" + "".join(
+        f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n"
+        for i in range(9)), "alias"),
 }
 
 
@@ -140,6 +149,25 @@ BAD_SUITES = {
     "unknown-importer": (lambda t: _suite(t, cases={"importer": "nope", "path": str(t)}), "nope"),
     "thresholds-wrong-type": (lambda t: _suite(t, thresholds={"x": "high"}), "thresholds"),
     "python-object": (lambda t: "!!python/object/apply:os.system ['echo pwned']\n", "invalid YAML"),
+    # issue 17
+    "unknown-backend": (lambda t: _suite(t, drafter={"backend": "nope"}), "drafter.backend"),
+    "unknown-retrieval-mode": (lambda t: _suite(t, drafter={"retrieval_mode": "fuzzy"}),
+                               "drafter.retrieval_mode"),
+    "missing-corpus": (lambda t: _suite(t, drafter={"corpus": {"dir": str(t / "no-corpus")}}),
+                       "drafter.corpus.dir"),
+    "unknown-corpus-importer": (lambda t: _suite(t, drafter={"corpus": {
+        "importer": "nope", "path": str(t)}}), "drafter.corpus.importer"),
+    "unknown-judge-backend": (lambda t: _suite(t, judge={"backend": "nope"}), "judge.backend"),
+    "k-true": (lambda t: _suite(t, drafter={"k": True}), "drafter.k"),
+    "limit-true": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "limit": True}), "cases.limit"),
+    "ids-empty": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "ids": []}), "cases.ids"),
+    "threshold-true": (lambda t: _suite(t, thresholds={"x": True}), "thresholds"),
+    "duplicate-key": (lambda t: yaml.safe_dump(_suite(t), sort_keys=False) + "name: second\n",
+                      "duplicate key 'name'"),
+    "binary-name": (lambda t: "name: !!binary aGVsbG8=\n", "binary"),
+    "alias-bomb-in-metric-params": (lambda t: yaml.safe_dump(_suite(t), sort_keys=False) + "".join(
+        f"x{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else '"x"'] * 9) + "]\n" for i in range(9)
+    ) + "metrics:\n- diagnosis.final_match: {use_embeddings: *l8}\n", "alias"),
 }
 
 
@@ -161,3 +189,102 @@ def test_bad_suite_gives_one_line_naming_file_and_field(
     assert line.startswith("error:") and str(path) in line, line
     assert expected in line, line
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "dev-zero"])
+def test_a_suite_path_that_is_not_a_regular_file_is_one_line(
+    kind: str, tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture
+) -> None:
+    """A directory gave a traceback; a FIFO hung forever; /dev/zero ran out of memory."""
+    import os
+
+    path = {"directory": tmp_path, "dev-zero": Path("/dev/zero")}.get(kind, tmp_path / "fifo")
+    if kind == "fifo":
+        os.mkfifo(path)
+    code = cli(["eval", "run", str(path), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    line = _assert_one_line_no_traceback(err)
+    assert "not a regular file" in line and str(path) in line, line
+
+
+def test_a_fifo_or_device_among_case_files_fails_alone(
+    tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture
+) -> None:
+    import os
+
+    cases_dir = tmp_path / "cases"
+    make_cases(cases_dir, n=2)
+    os.mkfifo(cases_dir / "pipe.yaml")
+    os.symlink("/dev/zero", cases_dir / "zero.yaml")
+    suite = write_suite(tmp_path / "suite.yaml", cases_dir, metrics=["structure.disclaimer"])
+    code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out + err and "gate: failed cases" in err
+    rows = read_results(Path(out.strip().splitlines()[-1]) / RESULTS)
+    failed = {r.error.message for r in rows if r.status == "failed" and r.error is not None}
+    assert len(failed) == 2 and all("not a regular file" in m for m in failed), failed
+    assert sum(r.status == "ok" for r in rows) == 2
+
+
+@pytest.mark.parametrize("kind", ["a-file", "under-a-file", "unwritable"])
+def test_out_that_cannot_hold_a_run_is_one_line(
+    kind: str, tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture
+) -> None:
+    import os
+
+    make_cases(tmp_path / "cases", n=1)
+    suite = write_suite(tmp_path / "suite.yaml", tmp_path / "cases", metrics=["structure.disclaimer"])
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    out_dir = {"a-file": blocker, "under-a-file": blocker / "runs",
+               "unwritable": tmp_path / "ro" / "runs"}[kind]
+    if kind == "unwritable":
+        (tmp_path / "ro").mkdir()
+        os.chmod(tmp_path / "ro", 0o500)
+        if os.access(tmp_path / "ro", os.W_OK):  # root ignores permissions
+            os.chmod(tmp_path / "ro", 0o700)
+            out_dir = Path("/proc/drafting-cannot-create/runs")
+    try:
+        code = cli(["eval", "run", str(suite), "--out", str(out_dir), "--quiet"])
+    finally:
+        os.chmod(tmp_path / "ro", 0o700) if (tmp_path / "ro").exists() else None
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    line = _assert_one_line_no_traceback(err)
+    assert "--out" in line and str(out_dir) in line, line
+
+
+def test_a_full_disk_is_one_line_and_resume_recovers(
+    tmp_path: Path, fake_drafter: None, capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ENOSPC while appending a row: one clear line, no traceback."""
+    import errno
+
+    from drafting.evaluation import rundir
+
+    make_cases(tmp_path / "cases", n=3)
+    suite = write_suite(tmp_path / "suite.yaml", tmp_path / "cases", metrics=["structure.disclaimer"])
+    real_write = rundir.ResultsWriter.write
+    calls = {"n": 0}
+
+    def full_after_one(self, row):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, row)
+
+    monkeypatch.setattr(rundir.ResultsWriter, "write", full_after_one)
+    code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    line = _assert_one_line_no_traceback(err)
+    assert "No space left on device" in line or "disk is full" in line, line
+    monkeypatch.setattr(rundir.ResultsWriter, "write", real_write)
+    run_dir = next((tmp_path / "runs").iterdir())
+    code = cli(["eval", "run", str(suite), "--resume", str(run_dir), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = read_results(run_dir / RESULTS)
+    assert sorted(r.case_id for r in rows) == ["case-00", "case-01", "case-02"]

@@ -34,8 +34,9 @@ def test_yaml_tags_construct_nothing(tmp_path: Path) -> None:
     (tmp_path / "cases" / "evil.yaml").write_text(payload, encoding="utf-8")
     (tmp_path / "suite.yaml").write_text(payload, encoding="utf-8")
     result = load_cases([tmp_path / "cases"])
-    assert not result.cases and "could not determine a constructor" in result.errors[0].message
-    with pytest.raises(ConfigError, match="constructor"):
+    assert not result.cases and "'!!python/object/apply:os.system' is not allowed" in (
+        result.errors[0].message)
+    with pytest.raises(ConfigError, match="not allowed"):
         run_suite(tmp_path / "suite.yaml")
     assert not marker.exists()
 
@@ -72,7 +73,9 @@ def test_a_run_writes_only_under_its_run_and_fixture_dirs(tmp_path: Path) -> Non
     run = run_suite(suite, draft_fn=draft, metrics=[], out=tmp_path / "runs")
     new = set(tmp_path.rglob("*")) - before
     assert all(p.is_relative_to(run.dir) or p == run.dir or p == tmp_path / "runs" for p in new), new
-    assert all("/" not in r.case_id and ".." not in r.case_id for r in run.results)
+    # Case ids stay path-safe; a load error's id names its file's full path, and is never a path.
+    assert all(r.kind == "load_error" or ("/" not in r.case_id and ".." not in r.case_id)
+               for r in run.results)
 
 
 def test_no_api_key_in_fixtures_run_files_or_debug_logs(
@@ -151,9 +154,89 @@ def test_ragas_telemetry_is_off_after_importing_drafting() -> None:
 
 
 def test_suite_file_is_yaml_data_only(tmp_path: Path) -> None:
-    """Anchors and aliases are plain data; a suite cannot smuggle code through them."""
+    """Anchors and aliases are plain data; a suite cannot smuggle code or bytes through them."""
     data = {"name": "ok", "cases": {"dir": str(tmp_path)}}
     text = yaml.safe_dump(data) + "extra: &a !!binary aGVsbG8=\n"
     (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match="extra"):
+    with pytest.raises(ConfigError, match="'!!binary' is not allowed"):
         run_suite(tmp_path / "s.yaml")
+
+
+# --- issue 17 -----------------------------------------------------------------------------------
+
+
+def test_keys_in_base_url_and_echoed_errors_never_reach_run_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """userinfo and ?api-key= were copied into config.json; an echoed key into results.jsonl."""
+    from drafting.cli import run as cli
+    from tests.llm.fake_server import FakeOpenAIServer, server_error
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)
+    with FakeOpenAIServer() as server:
+        server.script(*[server_error(400, f"Incorrect API key provided: {SECRET}")] * 50)
+        host = server.base_url.removeprefix("http://")
+        url = f"http://user:{SECRET}@{host}?api-key={SECRET}"
+        suite = write_chain_suite(tmp_path, url, 2, mode="live")
+        code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "gate: failed cases" in err, err  # every case failed: the gate says so
+    assert "SECRET" not in out + err
+    run_dir = Path(out.strip().splitlines()[-1])
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert "REDACTED" in config["suite"]["drafter"]["base_url"]
+    rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert rows and all(r["status"] == "failed" for r in rows)
+    assert all("Incorrect API key" in r["error"]["message"] for r in rows)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert "SECRET" not in path.read_text(encoding="utf-8", errors="replace"), path
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "SECRET" not in logged and "SECRET" not in caplog.text
+
+
+def test_flagged_drafts_show_in_summary_report_and_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A case whose draft carries injection flags is not silently "ok"."""
+    from drafting.cli import run as cli
+
+    monkeypatch.setenv("DRAFTING_EVAL_DRAFT_FN", "tests.faults.test_security:flagging_draft")
+    make_cases(tmp_path / "cases", n=3)
+    suite = write_suite(tmp_path / "suite.yaml", tmp_path / "cases", metrics=["structure.disclaimer"])
+    code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "1 case(s) flagged for review: case-01 (case_text_instructions)" in err
+    run_dir = Path(out.strip().splitlines()[-1])
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["flagged"] == {"case-01": ["case_text_instructions"]}
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Flagged for review" in html and "flagged: case_text_instructions" in html
+
+
+async def flagging_draft(case):  # noqa: ANN001, ANN201 - a DRAFTING_EVAL_DRAFT_FN hook
+    from tests.evaluation.harness_support import make_draft
+
+    draft = make_draft(case)
+    if case.id == "case-01":
+        draft.provenance.flags = ["case_text_instructions"]
+    return draft
+
+
+def test_cases_show_passes_no_terminal_escape_sequences(tmp_path: Path, capsys) -> None:
+    from drafting.cases import load_case, save_case
+    from drafting.cli import run as cli
+    from tests.support import SEEDS_DIR
+
+    case = load_case(sorted(SEEDS_DIR.glob("*.yaml"))[0])
+    evil = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\r\x9b1m"
+    case = case.model_copy(update={"title": f"title {evil}"})
+    case.input.clinical_history += evil
+    path = save_case(case, tmp_path)
+    assert cli(["cases", "show", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert not any(ch in out for ch in "\x1b\x07\x9b\r"), repr(out)
+    assert "\\x1b" in out and "pwned" in out  # shown, visibly escaped

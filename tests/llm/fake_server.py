@@ -33,6 +33,9 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # sleep before answering (a stall past the client's timeout)
+    raw: bytes | None = None  # sent as is instead of JSON-encoding `body` (malformed replies)
+    content_type: str = "application/json"
+    trickle_s: float = 0.0  # seconds between body chunks of 16 bytes (a slow, steady reply)
 
 
 @dataclass
@@ -159,14 +162,22 @@ class FakeOpenAIServer:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 payload = json.dumps(reply.body).encode() if reply.body is not None else b""
+                if reply.raw is not None:
+                    payload = reply.raw
                 try:
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type)
                     self.send_header("content-length", str(len(payload)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.trickle_s:
+                        for i in range(0, len(payload), 16):
+                            self.wfile.write(payload[i : i + 16])
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     pass
 

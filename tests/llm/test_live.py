@@ -134,3 +134,48 @@ def test_server_dies_with_its_parent(how: str, tmp_path: Path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+_BUSY_OWNER = r"""
+import asyncio, sys, time
+import httpx
+from drafting.llm import local_server
+
+async def main():
+    # The async path: the server is started from a worker thread (no signal handler there).
+    server = await asyncio.to_thread(local_server.ensure_server, 'SmolLM2-135M-Instruct')
+    async with httpx.AsyncClient(timeout=600) as client:
+        body = {"model": server.alias, "max_tokens": 4000, "temperature": 1.0,
+                "messages": [{"role": "user", "content": "Write a very long story."}]}
+        request = asyncio.ensure_future(client.post(
+            f"{server.base_url}/chat/completions", json=body,
+            headers={"Authorization": f"Bearer {server.api_key}"}))
+        await asyncio.sleep(1.5)  # the generation is in flight
+        print(server.process.pid, flush=True)
+        await request
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_busy_server_started_on_the_async_path_goes_within_seconds_of_its_owner(how: str):
+    """Issue 17: killed mid-run, the runner left its server generating for 40 s to minutes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", _BUSY_OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(owner.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        owner.send_signal(getattr(signal, how))
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{child}").exists() and not _is_zombie(child):
+            assert time.monotonic() < deadline, f"server {child} outlived {how} of its owner by 5 s"
+            time.sleep(0.1)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
