@@ -30,6 +30,7 @@ from drafting.schema import (
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.llm import Endpoint
     from drafting.retrieval import Retriever
+    from drafting.retrieval.backends import RetrievalConfig
 
 #: The bundled reference cases, used when no store is given.
 BUNDLED_REFERENCES = Path(__file__).resolve().parent.parent / "reference_cases"
@@ -60,14 +61,16 @@ def _prompt_set(prompts: dict[str, str] | dict[str, PromptSpec] | None) -> dict[
     return load_prompt_set(prompts)  # type: ignore[arg-type]
 
 
-def _retriever(store: ReferenceStore | None, retrieval: Retriever | str | None) -> Retriever:
-    from drafting.retrieval import Retriever
+def _retriever(store: ReferenceStore | None, retrieval: Any) -> Any:
+    from drafting.retrieval.backends import RetrievalConfig, open_retriever
 
-    if isinstance(retrieval, Retriever):
+    if hasattr(retrieval, "search"):  # a built retriever of any backend
         return retrieval
     if store is None:
         store = ReferenceStore.load(BUNDLED_REFERENCES)
-    return Retriever.from_store(store, mode=retrieval or "auto")
+    if isinstance(retrieval, RetrievalConfig | dict):
+        return open_retriever(store, retrieval)
+    return open_retriever(store, RetrievalConfig(mode=retrieval or "auto"))
 
 
 def prepare(
@@ -77,7 +80,7 @@ def prepare(
     endpoint: Endpoint | None,
     k: int,
     prompts: dict[str, str] | dict[str, PromptSpec] | None,
-    retrieval: Retriever | str | None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None,
     on_progress: ProgressFn | None = None,
 ) -> tuple[DraftingChain, ChainState, list[RetrievedReference], str]:
     """Everything before the model calls: case, prompts, endpoint, retrieval.
@@ -153,7 +156,7 @@ def draft_report(
     endpoint: Endpoint | None = None,
     k: int = 3,
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
     on_progress: ProgressFn | None = None,
 ) -> Draft:
     """Draft a structured report for one case.
@@ -167,7 +170,9 @@ def draft_report(
         k: How many reference cases to ground the draft in.
         prompts: Prompt version per stage (``{"diagnosis": "v2"}``), or loaded `PromptSpec` objects;
             unspecified stages use ``v1``.
-        retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
+        retrieval: A retriever of any backend (`Retriever`, `LanceRetriever`, `LangChainSource`),
+            a `RetrievalConfig` or mapping (``{"backend": "lancedb"}``), or a built-in mode
+            (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
         on_progress: Called as ``(stage, "start"|"done", record)``.
 
     Returns:
@@ -193,7 +198,7 @@ async def adraft_report(
     endpoint: Endpoint | None = None,
     k: int = 3,
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
     on_progress: ProgressFn | None = None,
 ) -> Draft:
     """Async twin of `draft_report` (same arguments, same result)."""

@@ -28,6 +28,14 @@ def draft(
     mode: Annotated[
         str, typer.Option("--mode", help="Retrieval mode: auto, bm25, dense or hybrid.")
     ] = "auto",
+    retrieval_backend: Annotated[
+        str, typer.Option("--retrieval-backend",
+                          help="builtin (in-process index) or lancedb (the LanceDB engine).")
+    ] = "builtin",
+    retrieval_uri: Annotated[
+        str | None, typer.Option("--retrieval-uri",
+                                 help="lancedb: a directory, s3://... or db://... (default: embedded).")
+    ] = None,
     backend: Annotated[
         str | None, typer.Option("--backend", help="local (embedded model) or openai.")
     ] = None,
@@ -77,7 +85,7 @@ def draft(
         endpoint=endpoint,
         k=k,
         prompts=parse_prompt_overrides(prompt or []),
-        retrieval=mode,
+        retrieval=retrieval_config(retrieval_backend, mode, retrieval_uri),
         on_progress=progress,
     )
     text = render_json(result) if output_format is OutputFormat.json else render_markdown(result)
@@ -88,6 +96,17 @@ def draft(
     else:
         print(text)
     return 0
+
+
+def retrieval_config(backend: str, mode: str, uri: str | None) -> object:
+    """The `RetrievalConfig` the retrieval options name (one clear error for a bad backend)."""
+    from drafting.errors import ConfigError
+    from drafting.retrieval.backends import RetrievalConfig
+
+    if backend not in ("builtin", "lancedb"):
+        raise ConfigError(f"unknown retrieval backend '{backend}' (choose from builtin, lancedb)",
+                          field="--retrieval-backend")
+    return RetrievalConfig(backend=backend, mode=mode, uri=uri)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.retrieval.backends import RetrievalConfig
 from drafting.schema import Case
 
 FixtureMode = Literal["live", "record", "replay", "auto"]
@@ -69,6 +70,9 @@ class DrafterConfig(EndpointConfig):
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
     k: int = Field(3, ge=0, le=50)
     retrieval_mode: str = "auto"
+    #: The retrieval backend (``{backend: lancedb}``); None: the built-in index in
+    #: ``retrieval_mode``. Its own ``mode`` replaces ``retrieval_mode``.
+    retrieval: RetrievalConfig | None = None
     corpus: CaseSource | None = None
 
 
@@ -110,7 +114,10 @@ class Suite(_Strict):
 
     def resolved(self) -> dict[str, Any]:
         """The suite as plain JSON data (what config.json records)."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if data["drafter"].get("retrieval") is None:  # unset: the same hash as before it existed
+            data["drafter"].pop("retrieval", None)
+        return data
 
     def config_hash(self) -> str:
         """sha256 of the resolved suite (sorted keys): equal suites, equal hashes."""

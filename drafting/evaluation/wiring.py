@@ -88,9 +88,9 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
         if not corpus:
             raise ConfigError("the reference corpus holds no cases", field="drafter.corpus")
         store = ReferenceStore(corpus)
-        from drafting.retrieval import Retriever  # type: ignore[import-not-found]
+        from drafting.retrieval.backends import RetrievalConfig, open_retriever
 
-        retriever = Retriever.from_store(store, mode=d.retrieval_mode)
+        retriever = open_retriever(store, d.retrieval or RetrievalConfig(mode=d.retrieval_mode))
     prompts = dict(d.prompts) or None
 
     async def draft(case: Case) -> Draft:

