@@ -36,6 +36,9 @@ def draft(
         str | None, typer.Option("--retrieval-uri",
                                  help="lancedb: a directory, s3://... or db://... (default: embedded).")
     ] = None,
+    retrieval_table: Annotated[
+        str, typer.Option("--retrieval-table", help="lancedb: the table (one per corpus).")
+    ] = "reference_cases",
     backend: Annotated[
         str | None, typer.Option("--backend", help="local (embedded model) or openai.")
     ] = None,
@@ -85,7 +88,7 @@ def draft(
         endpoint=endpoint,
         k=k,
         prompts=parse_prompt_overrides(prompt or []),
-        retrieval=retrieval_config(retrieval_backend, mode, retrieval_uri),
+        retrieval=retrieval_config(retrieval_backend, mode, retrieval_uri, retrieval_table),
         on_progress=progress,
     )
     text = render_json(result) if output_format is OutputFormat.json else render_markdown(result)
@@ -98,7 +101,7 @@ def draft(
     return 0
 
 
-def retrieval_config(backend: str, mode: str, uri: str | None) -> object:
+def retrieval_config(backend: str, mode: str, uri: str | None, table: str) -> object:
     """The `RetrievalConfig` the retrieval options name (one clear error for a bad backend)."""
     from drafting.errors import ConfigError
     from drafting.retrieval.backends import RetrievalConfig
@@ -106,7 +109,7 @@ def retrieval_config(backend: str, mode: str, uri: str | None) -> object:
     if backend not in ("builtin", "lancedb"):
         raise ConfigError(f"unknown retrieval backend '{backend}' (choose from builtin, lancedb)",
                           field="--retrieval-backend")
-    return RetrievalConfig(backend=backend, mode=mode, uri=uri)  # type: ignore[arg-type]
+    return RetrievalConfig(backend=backend, mode=mode, uri=uri, table=table)  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:
