@@ -62,3 +62,17 @@ def test_eval_retrieval_on_the_engine(corpus, tmp_path, capsys):
     # Leave-one-out: each ACL tear and meningioma finds its twin first.
     assert got["hybrid"]["queries"] == 4
     assert got["hybrid"]["hit_at"]["hit@1"] == 1.0
+
+
+def test_draft_through_the_engine_replays_the_recorded_seed_draft(tmp_path, capsys):
+    from tests.support import REPO
+
+    argv = ["draft", str(REPO / "reference_cases/seeds/seed-000.yaml"), "--retrieval-backend",
+            "lancedb", "--retrieval-uri", str(tmp_path / "db"), "--retrieval-table", "seeds",
+            "--fixtures", "replay", "--fixtures-dir", str(REPO / "eval/fixtures"), "--format", "json"]
+    assert run(argv) == 0
+    draft = json.loads(capsys.readouterr().out)
+    assert [r["case_id"] for r in draft["provenance"]["references"]] == ["seed-003"]
+    assert (tmp_path / "db" / "seeds.lance").is_dir()
+    assert run([*argv[:3], "elastic", *argv[4:]]) == 1
+    assert "unknown retrieval backend 'elastic'" in capsys.readouterr().err
