@@ -34,14 +34,14 @@ from drafting.retrieval.lancedb_index import (
     DEFAULT_TABLE,
     ProgressFn,
     SyncReport,
-    _in_list,
-    _read_meta,
-    _sql_str,
-    _table_names,
     bulk_load,
     connect,
     default_uri,
+    read_table_meta,
+    sql_in_list,
+    sql_string,
     sync_table,
+    table_names,
 )
 from drafting.retrieval.retriever import (
     FUSION_DEPTH,
@@ -50,8 +50,8 @@ from drafting.retrieval.retriever import (
     WEIGHTS,
     Filters,
     Hit,
-    _matches,
-    _norm_modality,
+    matches_filters,
+    normalise_modality,
 )
 from drafting.retrieval.text import check_fields, query_text
 from drafting.schema import Case, CaseInput
@@ -70,12 +70,12 @@ def where_clause(filters: Filters | None, exclude: Sequence[str]) -> str | None:
     parts: list[str] = []
     if filters is not None and not filters.is_empty():
         if filters.modality:
-            parts.append(f"modalities LIKE {_sql_str('%|' + _norm_modality(filters.modality) + '|%')}")
+            parts.append(f"modalities LIKE {sql_string('%|' + normalise_modality(filters.modality) + '|%')}")
         if filters.region:
             region = filters.region.strip().lower().replace("%", "").replace("_", " ")
-            parts.append(f"regions LIKE {_sql_str('%' + region + '%')}")
+            parts.append(f"regions LIKE {sql_string('%' + region + '%')}")
         if filters.sex:
-            parts.append(f"sex = {_sql_str(filters.sex.strip().lower())}")
+            parts.append(f"sex = {sql_string(filters.sex.strip().lower())}")
         if filters.age:
             low, high = filters.age
             parts.append("age IS NOT NULL")
@@ -84,7 +84,7 @@ def where_clause(filters: Filters | None, exclude: Sequence[str]) -> str | None:
             if high is not None:
                 parts.append(f"age <= {int(high)}")
     if exclude:
-        parts.append(f"case_id NOT IN {_in_list(sorted(set(exclude)))}")
+        parts.append(f"case_id NOT IN {sql_in_list(sorted(set(exclude)))}")
     return " AND ".join(parts) or None
 
 
@@ -186,12 +186,12 @@ class LanceRetriever:
                                   field="retrieval.sync")
             report = sync_table(db, store.cases, table=table, fields=fields,
                                 embed_fn=embed_fn, model_name=name, progress=progress)
-        if table not in _table_names(db):
+        if table not in table_names(db):
             raise ConfigError(f"no table '{table}' at {uri or default_uri()}: build it with "
                               "drafting cases index CORPUS --backend lancedb",
                               field="retrieval.table")
         tbl = db.open_table(table)
-        meta = _read_meta(tbl)
+        meta = read_table_meta(tbl)
         if meta.get("drafting.model", name) != name and mode != "bm25":
             raise ConfigError(f"engine table '{table}' holds {meta.get('drafting.model')} vectors, "
                               f"not {name}", field="retrieval.table")
@@ -248,7 +248,7 @@ class LanceRetriever:
                             cid)
                 continue
             case = self.store.get(cid)
-            if flt is not None and not flt.is_empty() and not _matches(case, flt):
+            if flt is not None and not flt.is_empty() and not matches_filters(case, flt):
                 continue  # the store's copy is the truth when the engine's row is stale
             hits.append(Hit(case_id=cid, title=case.title, score=score, rank=len(hits) + 1,
                             retrievers=[n for n in ("bm25", "dense") if n in ranks], ranks=ranks,

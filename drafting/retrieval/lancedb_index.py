@@ -25,7 +25,7 @@ import numpy as np
 
 from drafting.errors import ConfigError
 from drafting.retrieval.index import EmbedFn
-from drafting.retrieval.retriever import _modalities
+from drafting.retrieval.retriever import case_modalities
 from drafting.retrieval.text import check_fields, reference_text
 from drafting.schema import Case
 
@@ -95,7 +95,7 @@ def filter_fields(case: Case) -> dict[str, Any]:
     """The columns filters run on: normalised modalities, lower-case regions, sex, age."""
     inp = case.input
     return {
-        "modalities": _bars(sorted(_modalities(case))),
+        "modalities": _bars(sorted(case_modalities(case))),
         "regions": _bars(r for r in inp.regions()),
         "sex": inp.sex or "",
         "age": inp.age,
@@ -128,7 +128,7 @@ def _table_meta(fields: Sequence[str], model_name: str, dim: int) -> dict[str, s
             "drafting.model": model_name, "drafting.dim": str(dim)}
 
 
-def _read_meta(table: Any) -> dict[str, str]:
+def read_table_meta(table: Any) -> dict[str, str]:
     raw = table.schema.metadata or {}
     return {k.decode(): v.decode() for k, v in raw.items() if k.startswith(b"drafting.")}
 
@@ -162,12 +162,12 @@ class SyncReport:
         return bool(self.added or self.updated or self.deleted)
 
 
-def _sql_str(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _in_list(values: Sequence[str]) -> str:
-    return "(" + ", ".join(_sql_str(v) for v in values) + ")"
+def sql_in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(sql_string(v) for v in values) + ")"
 
 
 def sync_table(
@@ -218,7 +218,7 @@ def sync_table(
     texts = [reference_text(c, fields) for c in cases]
     filt = [filter_fields(c) for c in cases]
     hashes = [row_hash(t, f, model_name) for t, f in zip(texts, filt, strict=True)]
-    names = _table_names(db)
+    names = table_names(db)
     if rebuild and table in names:
         db.drop_table(table)
         names.discard(table)
@@ -226,7 +226,7 @@ def sync_table(
     tbl = None
     if table in names:
         tbl = db.open_table(table)
-        meta = _read_meta(tbl)
+        meta = read_table_meta(tbl)
         want = {"drafting.format": TABLE_FORMAT, "drafting.fields": ",".join(fields),
                 "drafting.model": model_name}
         stale = {k: (meta.get(k), v) for k, v in want.items() if meta.get(k) != v}
@@ -270,7 +270,7 @@ def sync_table(
         wanted = {c.id for c in cases}
         gone = [i for i in existing if i not in wanted]
         for lo in range(0, len(gone), 1000):
-            tbl.delete(f"case_id IN {_in_list(gone[lo:lo + 1000])}")
+            tbl.delete(f"case_id IN {sql_in_list(gone[lo:lo + 1000])}")
         report.deleted = len(gone)
     report.rows = tbl.count_rows()
     if report.changed or not _has_index(tbl, "text"):
@@ -307,7 +307,7 @@ def bulk_load(
     """
     start = time.perf_counter()
     fields = check_fields(fields)
-    if table in _table_names(db):
+    if table in table_names(db):
         db.drop_table(table)
     tbl = None
     written = 0
@@ -343,7 +343,7 @@ def _corpus_embedder() -> EmbedFn:
     return partial(embeddings.embed, cache=False)
 
 
-def _table_names(db: Any) -> set[str]:
+def table_names(db: Any) -> set[str]:
     try:
         listed = db.list_tables()
         names = getattr(listed, "tables", listed)

@@ -112,7 +112,7 @@ class LangChainSource:
         are never returned; filters are applied to the resolved cases). ``query_vector`` is
         ignored: the LangChain source embeds with its own embedding model.
         """
-        from drafting.retrieval.retriever import Filters, Hit, _matches
+        from drafting.retrieval.retriever import Filters, Hit, matches_filters
         from drafting.retrieval.text import query_text
 
         if k <= 0:
@@ -133,7 +133,7 @@ class LangChainSource:
                             cid)
                 continue
             case = self.store.get(cid)
-            if flt is not None and not flt.is_empty() and not _matches(case, flt):
+            if flt is not None and not flt.is_empty() and not matches_filters(case, flt):
                 continue
             rank = len(hits) + 1
             hits.append(Hit(case_id=cid, title=case.title,
