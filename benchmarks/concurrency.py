@@ -90,20 +90,20 @@ def _run_suite(suite: Path, out: Path) -> tuple[float, float, Any]:
     with Timer() as t:
         run = run_suite(suite, concurrency=CONCURRENCY, out=out)
     cpu = time.process_time() - cpu
-    failed = run.summary["cases"]["failed"]
+    failed = run.summary.cases.failed
     if failed:
-        raise RuntimeError(f"{failed} case(s) failed: {run.summary['failures']}")
+        raise RuntimeError(f"{failed} case(s) failed: {run.summary.failures}")
     return t.seconds, cpu, run
 
 
 def _chain_only(suite: Path) -> tuple[float, float, int]:
     """`adraft_report` for every case of the suite at the same concurrency: wall, CPU, cases."""
+    from drafting.evaluation.setup import build_endpoint, default_draft_fn
     from drafting.evaluation.suite import load_case_source, load_suite
-    from drafting.evaluation.wiring import build_default_draft_fn
 
     s = load_suite(suite)
     cases, _ = load_case_source(s.cases)
-    draft = build_default_draft_fn(s)
+    draft = default_draft_fn(s, build_endpoint(s))
 
     async def all_cases() -> None:
         sem = asyncio.Semaphore(CONCURRENCY)
@@ -162,7 +162,7 @@ def run(quick: bool = False) -> list[Figure]:
             wall, cpu, run_ = _run_suite(suite, tmp / "runs")
             chain_wall, chain_cpu, chain_cases = _chain_only(suite)
         by_case = _per_case(served["log"])
-        ids = sorted(r["case_id"] for r in run_.results)
+        ids = sorted(r.case_id for r in run_.results)
         durations = [sum(d for d, _ in by_case[c][:STAGES]) for c in ids]
         limit = list_schedule(durations, CONCURRENCY)
         delays = sorted(d for c in ids for d, _ in by_case[c][:STAGES])

@@ -46,6 +46,13 @@ class ConfigError(InputError):
     """A suite, prompt file, endpoint setting or command-line argument that is wrong."""
 
 
+class RecordFormatError(InputError):
+    """A run or baseline file written in a format version this version of drafting does not read.
+
+    The message names the version found and what to do (upgrade drafting, or re-create the file).
+    """
+
+
 class FixtureMissError(ConfigError):
     """Replay found no recorded exchange for a request.
 
@@ -82,11 +89,11 @@ class FixtureFileError(ConfigError):
 
 
 class EndpointError(DraftingError):
-    """A model endpoint failed after the retry budget was spent.
+    """A model endpoint failed (HTTP error, timeout, unreachable) after the retry budget was spent.
 
     Args:
         message: What happened.
-        endpoint: The base URL (never the key).
+        endpoint: The endpoint's host (never the URL's query or the key).
         status: The HTTP status, when there was a response.
     """
 
@@ -102,11 +109,14 @@ class EndpointError(DraftingError):
 
 
 class ReplyParseError(DraftingError):
-    """A model reply that did not parse into the expected schema, even after repair.
+    """A model reply that is unusable: empty, not JSON, not the expected schema, or cut off.
+
+    `drafting.parsing` raises it for one reply; the chain raises it for a stage once its repair
+    attempt is spent too (with ``attempts`` holding every reply).
 
     Args:
-        message: The validation problem.
-        raw_reply: The reply text exactly as the model sent it (the last attempt).
+        message: The problem.
+        raw_reply: The reply text exactly as the model sent it (the last one).
         stage: The chain stage, when known.
         attempts: Every raw reply seen, first to last.
         truncated: The reply was cut off at the token limit (``finish_reason: length``).

@@ -215,5 +215,8 @@ def import_cases(importer: str, path: str | Path) -> tuple[list[Case], list[Case
     cases: list[Case] = []
     errors: list[CaseFileError] = []
     for item in get_importer(importer).iter_cases(Path(path)):
-        (errors if isinstance(item, CaseFileError) else cases).append(item)  # type: ignore[arg-type]
+        if isinstance(item, CaseFileError):
+            errors.append(item)
+        else:
+            cases.append(item)
     return cases, errors

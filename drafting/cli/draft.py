@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drafting.cli._common import err_console
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.retrieval.backends import RetrievalConfig
+    from drafting.schema import StageRecord
 
 
 class OutputFormat(StrEnum):
@@ -72,8 +76,8 @@ def draft(
     )
     store = ReferenceStore.load(*corpus, strict=False) if corpus else None
 
-    def progress(stage: str, event: str, record) -> None:  # noqa: ANN001 - a StageRecord
-        if event == "start":
+    def progress(stage: str, event: str, record: StageRecord | None) -> None:
+        if event == "start" or record is None:  # "done" always carries the stage's record
             err_console.print(f"[dim]drafting {stage}…[/dim]")
         else:
             tokens = record.prompt_tokens + record.completion_tokens
@@ -101,7 +105,7 @@ def draft(
     return 0
 
 
-def retrieval_config(backend: str, mode: str, uri: str | None, table: str) -> object:
+def retrieval_config(backend: str, mode: str, uri: str | None, table: str) -> RetrievalConfig:
     """The `RetrievalConfig` the retrieval options name (one clear error for a bad backend)."""
     from drafting.errors import ConfigError
     from drafting.retrieval.backends import RetrievalConfig
@@ -109,7 +113,7 @@ def retrieval_config(backend: str, mode: str, uri: str | None, table: str) -> ob
     if backend not in ("builtin", "lancedb"):
         raise ConfigError(f"unknown retrieval backend '{backend}' (choose from builtin, lancedb)",
                           field="--retrieval-backend")
-    return RetrievalConfig(backend=backend, mode=mode, uri=uri, table=table)  # type: ignore[arg-type]
+    return RetrievalConfig.model_validate({"backend": backend, "mode": mode, "uri": uri, "table": table})
 
 
 def register(app: typer.Typer) -> None:

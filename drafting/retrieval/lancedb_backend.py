@@ -265,7 +265,9 @@ class LanceRetriever:
     def _fts(self, text: str, depth: int, where: str | None) -> list[tuple[str, float]]:
         from lancedb.query import MatchQuery
 
-        q = self.table.search(MatchQuery(text, "text"), query_type="fts")
+        # MatchQuery is a pydantic model whose defaulted fields mypy's plugin cannot see.
+        query = MatchQuery(text, "text")  # type: ignore[call-arg]
+        q = self.table.search(query, query_type="fts")
         if where:
             q = q.where(where, prefilter=True)
         got = q.select(["case_id", "_score"]).limit(depth).to_arrow()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from drafting.errors import ConfigError
+from drafting.evaluation.setup import default_draft_fn
 from drafting.evaluation.suite import load_suite
-from drafting.evaluation.wiring import build_default_draft_fn
 from tests.support import REPO
 
 BASE = {"name": "t", "cases": {"dir": "reference_cases/seeds"},
@@ -62,6 +62,6 @@ def test_the_suite_drafts_through_the_engine(tmp_path, monkeypatch):
     monkeypatch.setattr(lancedb_backend.LanceRetriever, "open", spy)
     data = {**BASE, "drafter": {**BASE["drafter"], "retrieval": {
         "backend": "lancedb", "uri": str(tmp_path / "db"), "table": "seeds"}}}
-    build_default_draft_fn(load_suite(_write(tmp_path, data)))
+    default_draft_fn(load_suite(_write(tmp_path, data)), None)
     assert opened and opened[0]["uri"] == str(tmp_path / "db") and opened[0]["table"] == "seeds"
     assert (tmp_path / "db" / "seeds.lance").is_dir()
