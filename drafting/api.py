@@ -33,6 +33,7 @@ from drafting.schema import (
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.llm import Endpoint
     from drafting.retrieval import Retriever
+    from drafting.retrieval.backends import RetrievalConfig
 
 #: The bundled reference cases, used when no store is given.
 BUNDLED_REFERENCES = Path(__file__).resolve().parent.parent / "reference_cases"
@@ -63,14 +64,16 @@ def _prompt_set(prompts: dict[str, str] | dict[str, PromptSpec] | None) -> dict[
     return {**load_prompt_set(versions), **specs}
 
 
-def _retriever(store: ReferenceStore | None, retrieval: Retriever | str | None) -> Retriever:
-    from drafting.retrieval import Retriever
+def _retriever(store: ReferenceStore | None, retrieval: Any) -> Any:
+    from drafting.retrieval.backends import RetrievalConfig, open_retriever
 
-    if isinstance(retrieval, Retriever):
+    if hasattr(retrieval, "search"):  # a built retriever of any backend
         return retrieval
     if store is None:
         store = ReferenceStore.load(BUNDLED_REFERENCES)
-    return Retriever.from_store(store, mode=retrieval or "auto")
+    if isinstance(retrieval, RetrievalConfig | dict):
+        return open_retriever(store, retrieval)
+    return open_retriever(store, RetrievalConfig(mode=retrieval or "auto"))
 
 
 def retrieve(
@@ -78,7 +81,7 @@ def retrieve(
     *,
     store: ReferenceStore | None,
     k: int,
-    retrieval: Retriever | str | None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None,
     exclude_ids: Iterable[str] = (),
 ) -> tuple[Case, list[Case], list[RetrievedReference], str]:
     """The case and its ``k`` most similar reference cases (never its own id or ``exclude_ids``).
@@ -110,7 +113,7 @@ def prepare(
     endpoint: Endpoint | None,
     k: int,
     prompts: dict[str, str] | dict[str, PromptSpec] | None,
-    retrieval: Retriever | str | None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None,
     on_progress: ProgressFn | None = None,
     exclude_ids: Iterable[str] = (),
 ) -> tuple[DraftingChain, ChainState, list[RetrievedReference], str]:
@@ -210,7 +213,7 @@ def draft_report(
     endpoint: Endpoint | None = None,
     k: int = 3,
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
     on_progress: ProgressFn | None = None,
     exclude_ids: Iterable[str] = (),
 ) -> Draft:
@@ -225,7 +228,9 @@ def draft_report(
         k: How many reference cases to ground the draft in.
         prompts: Prompt version per stage (``{"diagnosis": "v2"}``), or loaded `PromptSpec` objects;
             unspecified stages use `drafting.prompts.DEFAULT_VERSIONS`.
-        retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
+        retrieval: A retriever of any backend (`Retriever`, `LanceRetriever`, `LangChainSource`),
+            a `RetrievalConfig` or mapping (``{"backend": "lancedb"}``), or a built-in mode
+            (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
         on_progress: Called as ``(stage, "start"|"done", record)``.
         exclude_ids: Reference case ids never to retrieve for this case, besides its own id
             (e.g. the same patient filed under another id).
@@ -253,7 +258,7 @@ async def adraft_report(
     endpoint: Endpoint | None = None,
     k: int = 3,
     prompts: dict[str, str] | dict[str, PromptSpec] | None = None,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
     on_progress: ProgressFn | None = None,
     exclude_ids: Iterable[str] = (),
 ) -> Draft:
@@ -273,7 +278,7 @@ def draft_baseline(
     *,
     store: ReferenceStore | None = None,
     k: int = 3,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
 ) -> Draft:
     """Draft a report for one case with the retrieval-only baseline (no model; see
     `drafting.baseline`): findings from the case input, diagnosis and differentials from the
@@ -299,7 +304,7 @@ async def adraft_baseline(
     *,
     store: ReferenceStore | None = None,
     k: int = 3,
-    retrieval: Retriever | str | None = None,
+    retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
 ) -> Draft:
     """Async twin of `draft_baseline`: retrieval runs off the event loop."""
     return await asyncio.to_thread(draft_baseline, case, store=store, k=k, retrieval=retrieval)

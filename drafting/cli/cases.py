@@ -13,7 +13,8 @@ from drafting.cli._common import console, err_console, escape
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.schema import Case
 
-app = typer.Typer(help="Reference cases: validate, import, show, schema.", no_args_is_help=True)
+app = typer.Typer(help="Reference cases: validate, import, show, schema, index.",
+                  no_args_is_help=True)
 
 
 @app.command("validate")
@@ -75,6 +76,48 @@ def show(
             raise CaseFileError(f"no case with id '{case}'", path=", ".join(map(str, corpus)))
         loaded = store.get(case)
     _print_case(loaded)
+    return 0
+
+
+@app.command("index")
+def index(
+    corpus: Annotated[list[Path], typer.Argument(help="Reference case files or directories.")],
+    backend: Annotated[
+        str, typer.Option("--backend", help="lancedb (the engine) or builtin (the local index cache).")
+    ] = "lancedb",
+    uri: Annotated[
+        str | None,
+        typer.Option("--uri", help="lancedb: a directory, s3://... or db://... "
+                     "(default: the embedded database under the cache directory)."),
+    ] = None,
+    table: Annotated[str, typer.Option("--table", help="lancedb: the table name.")] = "reference_cases",
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the table and build it anew.")] = False,
+    keep_missing: Annotated[
+        bool, typer.Option("--keep-missing", help="Keep rows of cases no longer in CORPUS.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> int:
+    """Build or update a retrieval index of CORPUS (only new or changed cases are embedded)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from drafting.cases import ReferenceStore
+    from drafting.errors import ConfigError
+    from drafting.retrieval.backends import BACKENDS, index_corpus
+
+    if backend not in BACKENDS or backend == "langchain":
+        raise ConfigError(f"unknown index backend '{backend}' (choose from builtin, lancedb)",
+                          field="--backend")
+    store = ReferenceStore.load(*corpus)
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("embedding and writing cases", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = index_corpus(store, backend=backend, uri=uri, table=table, rebuild=rebuild,
+                               prune=not keep_missing, progress=progress)
+    console.print(summary)
     return 0
 
 

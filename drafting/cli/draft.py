@@ -11,6 +11,7 @@ import typer
 from drafting.cli._common import err_console
 
 if TYPE_CHECKING:  # pragma: no cover
+    from drafting.retrieval.backends import RetrievalConfig
     from drafting.schema import Draft, StageRecord
 
 
@@ -31,6 +32,17 @@ def draft(
     mode: Annotated[
         str, typer.Option("--mode", help="Retrieval mode: auto, bm25, dense or hybrid.")
     ] = "auto",
+    retrieval_backend: Annotated[
+        str, typer.Option("--retrieval-backend",
+                          help="builtin (in-process index) or lancedb (the LanceDB engine).")
+    ] = "builtin",
+    retrieval_uri: Annotated[
+        str | None, typer.Option("--retrieval-uri",
+                                 help="lancedb: a directory, s3://... or db://... (default: embedded).")
+    ] = None,
+    retrieval_table: Annotated[
+        str, typer.Option("--retrieval-table", help="lancedb: the table (one per corpus).")
+    ] = "reference_cases",
     backend: Annotated[
         str | None,
         typer.Option(
@@ -63,8 +75,9 @@ def draft(
     from drafting.prompts import parse_prompt_overrides
 
     store = ReferenceStore.load(*corpus, strict=False) if corpus else None
+    retrieval = retrieval_config(retrieval_backend, mode, retrieval_uri, retrieval_table)
     if backend == "retrieval":
-        result = draft_baseline(case, store=store, k=k, retrieval=mode)
+        result = draft_baseline(case, store=store, k=k, retrieval=retrieval)
         return _emit(result, output_format, out)
     endpoint = resolve_endpoint(
         backend=backend, model=model, base_url=base_url, fixtures=fixtures, fixtures_dir=fixtures_dir
@@ -86,7 +99,7 @@ def draft(
         endpoint=endpoint,
         k=k,
         prompts=parse_prompt_overrides(prompt or []),
-        retrieval=mode,
+        retrieval=retrieval,
         on_progress=progress,
     )
     return _emit(result, output_format, out)
@@ -104,6 +117,17 @@ def _emit(result: Draft, output_format: OutputFormat, out: Path | None) -> int:
     else:
         print(text)
     return 0
+
+
+def retrieval_config(backend: str, mode: str, uri: str | None, table: str) -> RetrievalConfig:
+    """The `RetrievalConfig` the retrieval options name (one clear error for a bad backend)."""
+    from drafting.errors import ConfigError
+    from drafting.retrieval.backends import RetrievalConfig
+
+    if backend not in ("builtin", "lancedb"):
+        raise ConfigError(f"unknown retrieval backend '{backend}' (choose from builtin, lancedb)",
+                          field="--retrieval-backend")
+    return RetrievalConfig.model_validate({"backend": backend, "mode": mode, "uri": uri, "table": table})
 
 
 def register(app: typer.Typer) -> None:

@@ -79,6 +79,15 @@ def eval_retrieval(
     ] = "input",
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Index cache root.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="builtin (in-process index) or lancedb (the engine).")
+    ] = "builtin",
+    uri: Annotated[
+        str | None, typer.Option("--uri", help="lancedb: the database (default: embedded).")
+    ] = None,
+    table_name: Annotated[
+        str, typer.Option("--table", help="lancedb: the table name.")
+    ] = "reference_cases",
 ) -> int:
     """Hit@k, MRR and nDCG of retrieval, where a hit shares the query's diagnosis label."""
     from rich.table import Table
@@ -92,17 +101,21 @@ def eval_retrieval(
         if m not in ("bm25", "dense", "hybrid"):
             raise ConfigError(f"unknown mode '{m}' (choose from all, bm25, dense, hybrid)",
                               field="--mode")
+    if backend not in ("builtin", "lancedb"):
+        raise ConfigError(f"unknown retrieval backend '{backend}' (choose from builtin, lancedb)",
+                          field="--backend")
     store = ReferenceStore.load(*corpus)
     query_cases = ReferenceStore.load(*queries).cases if queries else None
     summaries = evaluate_retrieval(
         store, query_cases, modes=modes, ks=ks,
         fields=[f.strip() for f in fields.split(",") if f.strip()], cache_dir=cache_dir,
+        backend={"backend": backend, "uri": uri, "table": table_name} if backend != "builtin" else None,
     )
     if as_json:
         console.print_json(json.dumps({s.mode: s.to_dict() for s in summaries}))
         return 0
     setting = "leave-one-out" if query_cases is None else f"{len(query_cases)} queries"
-    table = Table(title=f"Retrieval over {len(store)} references ({setting})",
+    table = Table(title=f"Retrieval over {len(store)} references ({setting}, {backend})",
                   caption="queries: counted; absent: queries whose label no reference has "
                   "(not counted as misses)")
     table.add_column("mode")

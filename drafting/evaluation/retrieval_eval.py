@@ -221,6 +221,7 @@ def evaluate_retrieval(
     fields: Sequence[str] = ("input",),
     cache_dir: str | Path | None = None,
     retriever_options: dict[str, Any] | None = None,
+    backend: dict[str, Any] | None = None,
 ) -> list[ModeSummary]:
     """Evaluate each retrieval mode, leave-one-out over ``corpus`` or with separate ``queries``.
 
@@ -231,20 +232,22 @@ def evaluate_retrieval(
         ks: Cut-offs for hit@k (sorted, positive).
         fields: Indexed fields of each reference.
         cache_dir: Root of the index cache (None for the default).
-        retriever_options: Extra keyword arguments for `Retriever.from_store`.
+        retriever_options: Extra keyword arguments for the backend's constructor.
+        backend: A retrieval backend configuration (`RetrievalConfig` fields, e.g.
+            ``{"backend": "lancedb", "uri": ...}``); None for the built-in index.
 
     Returns:
         One summary per mode, in ``modes`` order.
     """
-    from drafting.retrieval import Retriever
+    from drafting.retrieval.backends import open_retriever
 
     ks = sorted({int(k) for k in ks})
     query_cases = list(queries) if queries is not None else list(corpus)
     summaries = []
     for mode in modes:
         start = time.perf_counter()
-        retriever = Retriever.from_store(corpus, mode=mode, fields=fields, cache_dir=cache_dir,
-                                         **(retriever_options or {}))
+        retriever = open_retriever(corpus, {**(backend or {}), "mode": mode}, cache_dir=cache_dir,
+                                   fields=fields, **(retriever_options or {}))
         summary, _ = evaluate_rankings(
             mode, query_cases, corpus.cases,
             lambda q, k, r=retriever: [h.case_id for h in r.search(q, k=k)], ks,

@@ -250,14 +250,16 @@ def default_draft_fn(
     exclude = exclude if exclude is not None else {}
     from drafting.api import adraft_report
     from drafting.cases import ReferenceStore
-    from drafting.retrieval import Retriever
+    from drafting.retrieval.backends import RetrievalConfig, open_retriever
 
     store = None
-    retriever: Retriever | None = None
+    retriever: Any = None
     drafter = s.drafter
     if drafter.corpus is not None and drafter.k > 0:
         store = ReferenceStore(list(corpus) or load_suite_corpus(s))
-        retriever = Retriever.from_store(store, mode=drafter.retrieval_mode)
+        retriever = open_retriever(
+            store, drafter.retrieval or RetrievalConfig(mode=drafter.retrieval_mode)
+        )
     prompts = dict(drafter.prompts) or None
 
     if drafter.backend == "retrieval":

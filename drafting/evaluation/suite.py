@@ -33,6 +33,7 @@ from pydantic import (
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError, InputError
 from drafting.redact import redact_url
+from drafting.retrieval.backends import RetrievalConfig
 from drafting.schema import Case
 
 FixtureMode = Literal["live", "record", "replay", "auto"]
@@ -97,6 +98,9 @@ class DrafterConfig(EndpointConfig):
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
     k: StrictInt = Field(3, ge=0, le=50)
     retrieval_mode: Literal["auto", "bm25", "dense", "hybrid"] = "auto"
+    #: The retrieval backend (``{backend: lancedb}``); None: the built-in index in
+    #: ``retrieval_mode``. Its own ``mode`` replaces ``retrieval_mode``.
+    retrieval: RetrievalConfig | None = None
     corpus: CaseSource | None = None
     contamination: ContaminationConfig = Field(default_factory=ContaminationConfig)
 
@@ -161,7 +165,10 @@ class Suite(_Strict):
 
     def resolved(self) -> dict[str, Any]:
         """The suite as plain JSON data (what config.json records), credentials redacted."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if data["drafter"].get("retrieval") is None:  # unset: the same hash as before it existed
+            data["drafter"].pop("retrieval", None)
+        return data
 
     def config_hash(self) -> str:
         """sha256 of the resolved suite (sorted keys): equal suites, equal hashes.

@@ -108,16 +108,16 @@ class Filters:
         return not (self.modality or self.region or self.sex or self.age)
 
 
-def _norm_modality(text: str) -> str:
+def normalise_modality(text: str) -> str:
     t = text.strip().lower()
     return _MODALITY_ALIASES.get(t, t)
 
 
-def _modalities(case: Case) -> set[str]:
+def case_modalities(case: Case) -> set[str]:
     # Importers may put several modalities in one field ("CT, MRI").
     out: set[str] = set()
     for m in case.input.modalities():
-        out.update(_norm_modality(p) for p in re.split(r"[,;/+]| and ", m) if p.strip())
+        out.update(normalise_modality(p) for p in re.split(r"[,;/+]| and ", m) if p.strip())
     return out
 
 
@@ -301,7 +301,7 @@ class Retriever:
         else:
             if filters not in self._filter_cache:
                 self._filter_cache[filters] = np.fromiter(
-                    (_matches(c, filters) for c in self.store.cases), dtype=bool, count=n
+                    (matches_filters(c, filters) for c in self.store.cases), dtype=bool, count=n
                 )
             allowed = self._filter_cache[filters].copy()
         for case_id in exclude:
@@ -321,9 +321,9 @@ class Retriever:
         return CaseRetriever(retriever=self, k=k, filters=Filters.coerce(filters))
 
 
-def _matches(case: Case, f: Filters) -> bool:
+def matches_filters(case: Case, f: Filters) -> bool:
     inp = case.input
-    if f.modality and _norm_modality(f.modality) not in _modalities(case):
+    if f.modality and normalise_modality(f.modality) not in case_modalities(case):
         return False
     if f.region and not any(f.region.strip().lower() in r for r in inp.regions()):
         return False
