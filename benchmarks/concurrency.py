@@ -41,9 +41,9 @@ def _run_once(suite: Path, concurrency: int, out: Path) -> tuple[float, float]:
     with Timer() as t:
         run = run_suite(suite, concurrency=concurrency, out=out)
     cpu = time.process_time() - cpu
-    failed = run.summary["cases"]["failed"]
+    failed = run.summary.cases.failed
     if failed:
-        raise RuntimeError(f"{failed} case(s) failed: {run.summary['failures']}")
+        raise RuntimeError(f"{failed} case(s) failed: {run.summary.failures}")
     return t.seconds, cpu
 
 

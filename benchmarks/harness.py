@@ -94,7 +94,7 @@ def _pick_run(out: Path) -> tuple[Any, float, float, str]:
         except Exception as exc:  # noqa: BLE001 - e.g. MedPix data absent: try the next suite
             notes.append(f"{suite.name}: {type(exc).__name__}: {exc}".splitlines()[0][:160])
             continue
-        failures = run.summary["failures"]
+        failures = run.summary.failures
         misses = [c for c, kind in failures.items() if kind == "FixtureMissError"]
         if not misses:  # other failures (a reply that did not parse) are real replayed outcomes
             return run, cold, rerun, (f"{suite.name} replayed from eval/fixtures, {len(failures)} "
@@ -113,17 +113,16 @@ def _texts(run: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     imaging text (what findings.support checks the draft against), so ragas has the same texts
     to work on.
     """
-    from drafting.evaluation.suite import CaseSource, load_case_source
-    from drafting.schema import Draft
+    from drafting.evaluation.suite import load_case_source
 
-    loaded, _ = load_case_source(CaseSource.model_validate(run.config["suite"]["cases"]))
+    loaded, _ = load_case_source(run.config.suite.cases)
     cases = {c.id: c for c in loaded}
     findings, rehab = [], []
     for row in run.results:
-        if row["status"] != "ok":
+        if row.draft is None:
             continue
-        draft, gold = Draft.model_validate(row["draft"]).report, cases[row["case_id"]].gold
-        reference = gold.findings or cases[row["case_id"]].input.imaging_text()
+        draft, gold = row.draft.report, cases[row.case_id].gold
+        reference = gold.findings or cases[row.case_id].input.imaging_text()
         if reference and draft.findings:
             findings.append((reference, draft.findings))
         if gold.rehabilitation.text() and draft.rehabilitation.text():

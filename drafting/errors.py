@@ -48,6 +48,13 @@ class ConfigError(InputError):
     """A suite, prompt file, endpoint setting or command-line argument that is wrong."""
 
 
+class RecordFormatError(InputError):
+    """A run or baseline file written in a format version this version of drafting does not read.
+
+    The message names the version found and what to do (upgrade drafting, or re-create the file).
+    """
+
+
 class FixtureMissError(ConfigError):
     """Replay found no recorded exchange for a request.
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from drafting.cli._common import console, err_console, escape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.evaluation.compare import Comparison
+    from drafting.evaluation.gate import GateResult
+    from drafting.evaluation.records import RunSummary
 
 
 def run(
@@ -31,8 +36,21 @@ def run(
         typer.Option("--out", help="Directory to create the run directory in (default eval/runs)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only",
+            help="Exit 0 even when the run breaks the suite's thresholds or gate.",
+        ),
+    ] = False,
 ) -> int:
-    """Draft and score every case of SUITE; print the summary, then the run directory."""
+    """Draft and score every case of SUITE; print the summary, then the run directory.
+
+    Exits 1 when the run breaks the suite's own thresholds or gate (failed cases beyond the
+    allowed rate, no scored case), unless --report-only.
+    """
+    from drafting.cli.progress import ProgressBar
+    from drafting.evaluation.gate import check_run
     from drafting.evaluation.runner import run_suite
     from drafting.prompts import parse_prompt_overrides
 
@@ -45,28 +63,32 @@ def run(
         concurrency=concurrency,
         resume=resume,
         out=out,
-        progress=not quiet,
+        observer=None if quiet else ProgressBar(),
     )
-    console.print(summary_table(result.summary))
-    failed = (result.summary.get("cases") or {}).get("failed", 0)
-    if failed:
-        err_console.print(f"{failed} case(s) failed; see results.jsonl or report.html")
+    if result.summary is not None:
+        console.print(summary_table(result.summary))
+        if result.summary.cases.failed:
+            err_console.print(
+                f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"
+            )
+    verdict = check_run(result)
+    for failure in verdict.failures:
+        err_console.print(f"[red]gate:[/red] {escape(failure.metric)}: {escape(failure.message)}")
     # Last line of stdout: the run directory, so scripts can chain it.
     print(result.dir)
-    return 0
+    return 0 if verdict.passed or report_only else 1
 
 
-def summary_table(summary: dict[str, Any]) -> Any:
+def summary_table(summary: RunSummary) -> Any:
     """The run summary as a rich table."""
     from rich.box import SIMPLE_HEAD
     from rich.table import Table
 
-    from drafting.evaluation.report_html import fmt
+    from drafting.evaluation.formatting import fmt
 
-    cases = summary.get("cases") or {}
     table = Table(
-        title=f"{escape(summary.get('suite', ''))}: {cases.get('total', 0)} cases, "
-        f"{cases.get('failed', 0)} failed",
+        title=f"{escape(summary.suite)}: {summary.cases.total} cases, "
+        f"{summary.cases.failed} failed",
         title_justify="left",
         box=SIMPLE_HEAD,
         pad_edge=False,
@@ -74,15 +96,38 @@ def summary_table(summary: dict[str, Any]) -> Any:
     table.add_column("metric", overflow="fold", ratio=1)
     for col in ("mean", "95% interval", "n", "n/a", "unsc.", "fail"):
         table.add_column(col, justify="right", no_wrap=True)
-    metrics = summary.get("metrics") or {}
-    for names in (summary.get("sections") or {}).values():
+    for names in summary.sections.values():
         for name in names:
-            m = metrics[name]
-            ci = f"{fmt(m['ci_low'])}–{fmt(m['ci_high'])}" if m.get("ci_low") is not None else "–"
+            m = summary.metrics[name]
+            ci = f"{fmt(m.ci_low)}–{fmt(m.ci_high)}" if m.ci_low is not None else "–"
             table.add_row(
-                escape(name), fmt(m.get("mean")), ci, str(m.get("n", 0)),
-                str(m.get("not_applicable", 0)), str(m.get("unscored", 0)), str(m.get("failed", 0)),
+                escape(name), fmt(m.mean), ci, str(m.n),
+                str(m.not_applicable), str(m.unscored), str(m.failed),
             )
+    return table
+
+
+def comparison_table(comp: Comparison) -> Any:
+    """A comparison of two runs as a rich table."""
+    from rich.box import SIMPLE_HEAD
+    from rich.table import Table
+
+    from drafting.evaluation.formatting import fmt, signed
+
+    table = Table(title=f"B {escape(comp.run_b)} vs A {escape(comp.run_a)}", title_justify="left",
+                  box=SIMPLE_HEAD, pad_edge=False)
+    table.add_column("metric", overflow="fold", ratio=1)
+    for col in ("n", "mean A", "mean B", "B - A", "95% interval", "W/T/L", "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right", no_wrap=True)
+    style = {"better": "green", "worse": "red"}
+    for m in comp.metrics:
+        ci = f"{fmt(m.ci_low)}–{fmt(m.ci_high)}" if m.ci_low is not None else "–"
+        verdict = m.verdict
+        table.add_row(
+            escape(m.name), str(m.n_paired), fmt(m.mean_a), fmt(m.mean_b),
+            signed(m.mean_diff), ci, f"{m.wins}/{m.ties}/{m.losses}",
+            f"[{style[verdict]}]{verdict}[/]" if verdict in style else verdict,
+        )
     return table
 
 
@@ -97,14 +142,14 @@ def compare(
     ] = None,
 ) -> int:
     """Compare run B with run A case by case (paired bootstrap on B - A)."""
-    from drafting.evaluation.compare import compare_runs, comparison_table, render_comparison_html
+    from drafting.evaluation.compare import compare_runs, render_comparison_html
     from drafting.evaluation.rundir import write_json
 
     comp = compare_runs(run_a, run_b)
     console.print(comparison_table(comp))
     for m in comp.metrics:
         if m.changed:
-            top = ", ".join(f"{escape(c['case_id'])} ({c['diff']:+.3f})" for c in m.changed[:3])
+            top = ", ".join(f"{escape(c.case_id)} ({c.diff:+.3f})" for c in m.changed[:3])
             console.print(f"  {escape(m.name)}: most changed {top}")
     if html is not None:
         html.write_text(render_comparison_html(comp), encoding="utf-8")
@@ -121,25 +166,33 @@ def check(
         Path | None,
         typer.Option("--baseline", help="Baseline file (e.g. eval/baselines/<suite>.json)."),
     ] = None,
-    tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Allowed unpaired drop below a baseline mean.")
-    ] = 0.02,
+    min_effect: Annotated[
+        float | None,
+        typer.Option(
+            "--min-effect",
+            help="Smallest drop from the baseline that fails a [0, 1] metric "
+            "(default: the suite's gate.min_effect, 0.02).",
+        ),
+    ] = None,
 ) -> int:
-    """Exit 1 when a metric is below its suite threshold or significantly below the baseline."""
+    """Exit 1 when cases failed beyond the suite's allowed rate, none was scored, a metric breaks
+    its threshold, or a metric is significantly and materially worse than the baseline."""
     from drafting.evaluation.gate import check_run
 
-    result = check_run(run_dir, baseline=baseline, tolerance=tolerance)
+    result = check_run(run_dir, baseline=baseline, min_effect=min_effect)
     for c in result.checks:
         mark = "[green]pass[/]" if c.passed else "[red]FAIL[/]"
         console.print(f"{mark} {c.kind} {escape(c.metric)}: {escape(c.message)}")
-    if not result.checks:
-        console.print("no thresholds or baseline to check")
     if result.passed:
         console.print(f"passed: {escape(result.run)}")
         return 0
+    _print_failures(result)
+    return 1
+
+
+def _print_failures(result: GateResult) -> None:
     names = ", ".join(c.metric for c in result.failures)
     err_console.print(f"[red]failed:[/red] {escape(names)}")
-    return 1
 
 
 def baseline(

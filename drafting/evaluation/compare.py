@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drafting.evaluation.formatting import signed
+from drafting.evaluation.metrics.base import MetricMeta
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.stats import paired_bootstrap
 
@@ -17,6 +19,16 @@ from drafting.evaluation.stats import paired_bootstrap
 TIE_TOLERANCE = 1e-9
 #: Cases listed per metric as the ones that changed most.
 TOP_CHANGED = 5
+
+
+@dataclass
+class ChangedCase:
+    """A case whose value changed: A's value, B's and the difference B - A."""
+
+    case_id: str
+    a: float
+    b: float
+    diff: float
 
 
 @dataclass
@@ -37,7 +49,7 @@ class MetricComparison:
     losses: int
     only_a: int
     only_b: int
-    changed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[ChangedCase] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -96,55 +108,54 @@ def compare_runs(a: Run | str | Path, b: Run | str | Path, *, top: int = TOP_CHA
         Per metric: means, the paired mean difference B - A with its 95% interval, wins/ties/losses
         and the cases that changed most.
     """
-    ra = a if isinstance(a, Run) else load_run(a)
-    rb = b if isinstance(b, Run) else load_run(b)
-    meta = {**ra.metric_meta(), **rb.metric_meta()}
-    names = list(dict.fromkeys([*_metric_names(ra), *_metric_names(rb)]))
+    run_a = a if isinstance(a, Run) else load_run(a)
+    run_b = b if isinstance(b, Run) else load_run(b)
+    meta = {**run_a.metric_meta(), **run_b.metric_meta()}
+    names = list(dict.fromkeys([*_metric_names(run_a), *_metric_names(run_b)]))
     out: list[MetricComparison] = []
     for name in names:
-        va, vb = ra.values(name), rb.values(name)
-        info = meta.get(name, {})
-        hib = bool(info.get("higher_is_better", True))
-        pb = paired_bootstrap(va, vb)
+        values_a, values_b = run_a.values(name), run_b.values(name)
+        info = meta.get(name, MetricMeta())
+        paired = paired_bootstrap(values_a, values_b)
         wins = ties = losses = 0
-        for d in pb["diffs"].values():
-            if abs(d) <= TIE_TOLERANCE:
+        for diff in paired.diffs.values():
+            if abs(diff) <= TIE_TOLERANCE:
                 ties += 1
-            elif (d > 0) == hib:
+            elif (diff > 0) == info.higher_is_better:
                 wins += 1
             else:
                 losses += 1
-        changed = sorted(pb["diffs"].items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top]
+        changed = sorted(paired.diffs.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top]
         out.append(
             MetricComparison(
                 name=name,
-                section=str(info.get("section") or "other"),
-                higher_is_better=hib,
-                n_paired=pb["n"],
-                mean_a=_mean(va),
-                mean_b=_mean(vb),
-                mean_diff=pb["mean_diff"],
-                ci_low=pb["ci_low"],
-                ci_high=pb["ci_high"],
+                section=info.section or "other",
+                higher_is_better=info.higher_is_better,
+                n_paired=paired.n,
+                mean_a=_mean(values_a),
+                mean_b=_mean(values_b),
+                mean_diff=paired.mean_diff,
+                ci_low=paired.ci_low,
+                ci_high=paired.ci_high,
                 wins=wins,
                 ties=ties,
                 losses=losses,
-                only_a=len(set(va) - set(vb)),
-                only_b=len(set(vb) - set(va)),
+                only_a=len(set(values_a) - set(values_b)),
+                only_b=len(set(values_b) - set(values_a)),
                 changed=[
-                    {"case_id": cid, "a": va[cid], "b": vb[cid], "diff": round(d, 10)}
+                    ChangedCase(case_id=cid, a=values_a[cid], b=values_b[cid], diff=round(d, 10))
                     for cid, d in changed
                     if abs(d) > TIE_TOLERANCE
                 ],
             )
         )
-    ids_a = {str(r["case_id"]) for r in ra.results}
-    ids_b = {str(r["case_id"]) for r in rb.results}
+    ids_a = {row.case_id for row in run_a.results}
+    ids_b = {row.case_id for row in run_b.results}
     return Comparison(
-        run_a=ra.id,
-        run_b=rb.id,
-        dir_a=str(ra.dir),
-        dir_b=str(rb.dir),
+        run_a=run_a.id,
+        run_b=run_b.id,
+        dir_a=str(run_a.dir),
+        dir_b=str(run_b.dir),
         metrics=out,
         cases_only_a=sorted(ids_a - ids_b),
         cases_only_b=sorted(ids_b - ids_a),
@@ -152,9 +163,9 @@ def compare_runs(a: Run | str | Path, b: Run | str | Path, *, top: int = TOP_CHA
 
 
 def _metric_names(run: Run) -> list[str]:
-    names = list((run.summary.get("metrics") or {}).keys())
+    names = list(run.summary.metrics) if run.summary is not None else []
     for row in run.results:
-        names.extend(m["name"] for m in row.get("metrics") or [])
+        names.extend(result.name for result in row.metrics)
     return list(dict.fromkeys(names))
 
 
@@ -162,39 +173,10 @@ def _mean(values: dict[str, float]) -> float | None:
     return round(sum(values.values()) / len(values), 10) if values else None
 
 
-def comparison_table(comp: Comparison) -> Any:
-    """The comparison as a rich table."""
-    from rich.box import SIMPLE_HEAD
-    from rich.table import Table
-
-    from drafting.cli._common import escape
-    from drafting.evaluation.report_html import fmt
-
-    table = Table(title=f"B {escape(comp.run_b)} vs A {escape(comp.run_a)}", title_justify="left",
-                  box=SIMPLE_HEAD, pad_edge=False)
-    table.add_column("metric", overflow="fold", ratio=1)
-    for col in ("n", "mean A", "mean B", "B - A", "95% interval", "W/T/L", "verdict"):
-        table.add_column(col, justify="left" if col == "verdict" else "right", no_wrap=True)
-    style = {"better": "green", "worse": "red"}
-    for m in comp.metrics:
-        ci = f"{fmt(m.ci_low)}–{fmt(m.ci_high)}" if m.ci_low is not None else "–"
-        v = m.verdict
-        table.add_row(
-            escape(m.name), str(m.n_paired), fmt(m.mean_a), fmt(m.mean_b),
-            _signed(m.mean_diff), ci, f"{m.wins}/{m.ties}/{m.losses}",
-            f"[{style[v]}]{v}[/]" if v in style else v,
-        )
-    return table
-
-
-def _signed(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.3f}"
-
-
 def render_comparison_html(comp: Comparison) -> str:
     """The comparison as a self-contained HTML page (autoescaped, no scripts)."""
     from drafting.evaluation.report_html import environment
 
     return environment().get_template("compare.html.j2").render(
-        comp=comp, metrics=[(m, m.verdict) for m in comp.metrics], signed=_signed
+        comp=comp, metrics=[(m, m.verdict) for m in comp.metrics], signed=signed
     )

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from drafting.evaluation.formatting import fmt
+from drafting.evaluation.records import MetricSummary, RunSummary
 from drafting.evaluation.rundir import Run
 from drafting.schema import Case
 
@@ -42,23 +44,8 @@ def environment() -> Any:
     return env
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number for display: fixed digits; empty for None."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def strip_plot(
-    metrics: Sequence[tuple[str, Mapping[str, float], Mapping[str, Any]]],
+    metrics: Sequence[tuple[str, Mapping[str, float], MetricSummary]],
 ) -> dict[str, Any]:
     """Geometry of one section's plot: a row per metric, a dot per case, box and mean with CI.
 
@@ -95,10 +82,10 @@ def strip_plot(
         if len(vals) >= 2:
             q1, med, q3 = (float(q) for q in np.quantile(vals, [0.25, 0.5, 0.75]))
             box = {"x1": x(q1), "x2": x(q3), "med": x(med), "y": mid - 9, "h": 18}
-        mean = summ.get("mean")
+        mean = summ.mean
         ci = None
-        if summ.get("ci_low") is not None and summ.get("ci_high") is not None:
-            ci = {"x1": x(summ["ci_low"]), "x2": x(summ["ci_high"])}
+        if summ.ci_low is not None and summ.ci_high is not None:
+            ci = {"x1": x(summ.ci_low), "x2": x(summ.ci_high)}
         rows.append({
             "name": name,
             "y": y0,
@@ -126,46 +113,46 @@ def render_report(run: Run, *, cases: Mapping[str, Case] | None = None) -> str:
     """
     if cases is None:
         cases = _load_cases(run)
-    summary = run.summary or {}
-    metrics = summary.get("metrics") or {}
-    thresholds = summary.get("thresholds") or {}
+    summary = run.summary if run.summary is not None else RunSummary()
     plots = []
-    for section, names in (summary.get("sections") or {}).items():
-        data = [(n, run.values(n), metrics.get(n, {})) for n in names]
-        if any(v for _, v, _ in data):
+    for section, names in summary.sections.items():
+        data = [(n, run.values(n), summary.metrics.get(n, MetricSummary())) for n in names]
+        if any(values for _, values, _ in data):
             plots.append({"section": section, "plot": strip_plot(data)})
-    case_views = []
-    for row in run.results:
-        case = cases.get(str(row["case_id"]))
-        case_views.append({
+    case_views = [
+        {
             "row": row,
-            "case": case.model_dump(mode="json") if case is not None else None,
-            "draft": (row.get("draft") or {}).get("report"),
-            "provenance": (row.get("draft") or {}).get("provenance") or {},
-        })
-    suite = run.config.get("suite") or {}
+            "case": cases.get(row.case_id),
+            "draft": row.draft.report if row.draft is not None else None,
+            "provenance": row.draft.provenance if row.draft is not None else None,
+        }
+        for row in run.results
+    ]
+    suite = run.config.suite if run.config is not None else None
     return environment().get_template("report.html.j2").render(
         run_id=run.id,
-        suite_name=suite.get("name") or "?",
-        drafter=suite.get("drafter") or {},
-        fixtures_mode=(suite.get("fixtures") or {}).get("mode", ""),
+        suite_name=suite.name if suite is not None else "?",
+        drafter=suite.drafter if suite is not None else None,
+        fixtures_mode=suite.fixtures.mode if suite is not None else "",
         config=run.config,
         summary=summary,
-        metrics=metrics,
-        thresholds=thresholds,
-        gate=_threshold_marks(metrics, thresholds),
+        metrics=summary.metrics,
+        thresholds=summary.thresholds,
+        gate=_threshold_marks(summary.metrics, summary.thresholds),
         plots=plots,
         cases=case_views,
     )
 
 
-def _threshold_marks(metrics: Mapping[str, Any], thresholds: Mapping[str, float]) -> dict[str, str]:
+def _threshold_marks(
+    metrics: Mapping[str, MetricSummary], thresholds: Mapping[str, float]
+) -> dict[str, str]:
     marks: dict[str, str] = {}
     for name, limit in thresholds.items():
-        m = metrics.get(name)
-        if not m or m.get("mean") is None:
+        summ = metrics.get(name)
+        if summ is None or summ.mean is None:
             continue
-        ok = m["mean"] >= limit if m.get("higher_is_better", True) else m["mean"] <= limit
+        ok = summ.mean >= limit if summ.higher_is_better else summ.mean <= limit
         marks[name] = "pass" if ok else "fail"
     return marks
 
@@ -180,14 +167,13 @@ def write_report(run: Run, path: str | Path, *, cases: Mapping[str, Case] | None
 
 
 def _load_cases(run: Run) -> dict[str, Case]:
-    suite = (run.config or {}).get("suite") or {}
-    if not suite.get("cases"):
+    if run.config is None:
         return {}
     from drafting.errors import InputError
-    from drafting.evaluation.suite import CaseSource, load_case_source
+    from drafting.evaluation.suite import load_case_source
 
     try:
-        cases, _ = load_case_source(CaseSource.model_validate(suite["cases"]))
+        cases, _ = load_case_source(run.config.suite.cases)
     except (InputError, ValueError) as exc:
         log.warning("report without case input and gold: %s", exc)
         return {}

@@ -1,5 +1,8 @@
 """A run directory on disk: ``config.json``, ``results.jsonl``, ``summary.json``, ``report.html``.
 
+The files hold the typed records of `drafting.evaluation.records`; this module reads and writes
+them and loads a directory as a `Run`.
+
 ``results.jsonl`` holds one JSON object per case, appended (flushed and fsynced) as each case
 finishes, so a killed run loses at most the case being written; a truncated last line is ignored
 when reading and cut off before resuming.
@@ -11,13 +14,23 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from drafting.errors import ConfigError
+from drafting.evaluation.metrics.base import MetricMeta
+from drafting.evaluation.records import (
+    CaseRow,
+    R,
+    Record,
+    RunConfig,
+    RunSummary,
+    dump_record,
+    validate_record,
+)
 
 CONFIG = "config.json"
 RESULTS = "results.jsonl"
@@ -25,7 +38,13 @@ SUMMARY = "summary.json"
 REPORT = "report.html"
 FIXTURES_USED = "fixtures_used.txt"
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """``text`` with every run of characters outside ``[A-Za-z0-9._-]`` made one ``-``, trimmed
+    of leading and trailing dots and dashes (may be empty)."""
+    return _UNSAFE.sub("-", text).strip(".-")
 
 
 def make_run_id(suite_name: str, config_hash: str, *, now: datetime | None = None) -> str:
@@ -34,7 +53,7 @@ def make_run_id(suite_name: str, config_hash: str, *, now: datetime | None = Non
     The suite name is sanitised, so a run id is always a single path component.
     """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    name = _SAFE.sub("-", suite_name).strip(".-")[:48] or "suite"
+    name = safe_name(suite_name)[:48] or "suite"
     short = hashlib.sha256(f"{config_hash}{stamp}".encode()).hexdigest()[:8]
     return f"{stamp}-{name}-{short}"
 
@@ -59,8 +78,18 @@ def write_json(path: Path, data: Any) -> None:
 
     Keys keep their (deterministic) insertion order: metrics stay in suite order.
     """
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_record(path: Path, record: Record) -> None:
+    """Write a record (summary, config, baseline) atomically, in its field order."""
+    write_text_atomic(path, dump_record(record))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text through a temp file and a rename, so a reader never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    tmp.write_text(text, "utf-8")
     tmp.replace(path)
 
 
@@ -74,21 +103,39 @@ def read_json(path: Path) -> Any:
         raise ConfigError(f"cannot read JSON ({exc})", path=path) from None
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Rows of a results file in file order; a truncated or unreadable line is skipped."""
+def read_record(path: Path, model: type[R], *, what: str) -> R:
+    """Read a record file, version checked.
+
+    Raises:
+        ConfigError: Missing, not JSON or not valid (naming the file and field).
+        RecordFormatError: A format version this drafting does not read.
+    """
+    return validate_record(model, read_json(path), path=path, what=what)
+
+
+def read_results(path: Path) -> list[CaseRow]:
+    """Rows of a results file in file order.
+
+    A truncated last line (a killed run) and a line that is not JSON are skipped; a row in
+    another format version, or one that does not validate, stops the reader with its line.
+
+    Raises:
+        RecordFormatError: A row in a format version this drafting does not read.
+        ConfigError: A row that does not validate.
+    """
     if not path.exists():
         return []
-    rows: list[dict[str, Any]] = []
+    rows: list[CaseRow] = []
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
             if not line.endswith(b"\n"):
                 break  # the last line of a killed run: not a finished case
             try:
-                row = json.loads(line)
+                data = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue
-            if isinstance(row, dict) and "case_id" in row:
-                rows.append(row)
+            if isinstance(data, dict) and "case_id" in data:
+                rows.append(validate_record(CaseRow, data, path=f"{path}:{number}", what="results"))
     return rows
 
 
@@ -112,10 +159,9 @@ class ResultsWriter:
         self.path = path
         self._handle = path.open("a", encoding="utf-8")
 
-    def write(self, row: Mapping[str, Any]) -> None:
-        """Append one row as a single line."""
-        line = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
-        self._handle.write(line + "\n")
+    def write(self, row: CaseRow) -> None:
+        """Append one row as a single line (the draft serialised once, here)."""
+        self._handle.write(row.model_dump_json() + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
@@ -124,11 +170,11 @@ class ResultsWriter:
         self._handle.close()
 
 
-def unique_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def unique_rows(rows: Iterable[CaseRow]) -> list[CaseRow]:
     """One row per case id (the first written wins), sorted by case id."""
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, CaseRow] = {}
     for row in rows:
-        seen.setdefault(str(row["case_id"]), dict(row))
+        seen.setdefault(row.case_id, row)
     return [seen[k] for k in sorted(seen)]
 
 
@@ -138,15 +184,15 @@ class Run:
 
     Attributes:
         dir: The run directory.
-        config: config.json (resolved suite, endpoint, prompt versions, package version).
-        summary: summary.json (empty when the run has none yet).
+        config: config.json (None for a directory holding only results.jsonl).
+        summary: summary.json (None until the run is finished).
         results: results.jsonl rows, one per case, sorted by case id.
     """
 
     dir: Path
-    config: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    results: list[dict[str, Any]] = field(default_factory=list)
+    config: RunConfig | None = None
+    summary: RunSummary | None = None
+    results: list[CaseRow] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -156,20 +202,25 @@ class Run:
     @property
     def suite_name(self) -> str:
         """The suite's name as recorded in config.json."""
-        return str((self.config.get("suite") or {}).get("name", ""))
+        return self.config.suite.name if self.config is not None else ""
 
     @property
     def report_path(self) -> Path:
         """Where report.html is."""
         return self.dir / REPORT
 
-    def metric_meta(self) -> dict[str, dict[str, Any]]:
-        """name -> {section, kind, higher_is_better}: from config.json, else the summary."""
-        meta = dict(self.config.get("metrics") or {})
-        for name, m in (self.summary.get("metrics") or {}).items():
+    def metric_meta(self) -> dict[str, MetricMeta]:
+        """name -> how to read the metric: from config.json, else from the summary."""
+        meta = dict(self.config.metrics) if self.config is not None else {}
+        for name, summ in (self.summary.metrics if self.summary is not None else {}).items():
             meta.setdefault(
                 name,
-                {k: m.get(k) for k in ("section", "kind", "higher_is_better")},
+                MetricMeta(
+                    section=summ.section,
+                    kind=summ.kind,
+                    higher_is_better=summ.higher_is_better,
+                    bounded=summ.bounded,
+                ),
             )
         return meta
 
@@ -189,37 +240,42 @@ class Run:
         meta = self.metric_meta()
         records: list[dict[str, Any]] = []
         for row in self.results:
-            base = {"case_id": row["case_id"], "case_status": row.get("status")}
-            metrics = row.get("metrics") or []
-            if not metrics:
-                err = row.get("error") or {}
+            base = {"case_id": row.case_id, "case_status": row.status}
+            if not row.metrics:
                 records.append({**base, "metric": None, "section": None, "value": None,
-                                "status": row.get("status"), "reason": err.get("message", "")})
-            for m in metrics:
+                                "status": row.status,
+                                "reason": row.error.message if row.error else ""})
+            for result in row.metrics:
                 records.append({
                     **base,
-                    "metric": m.get("name"),
-                    "section": (meta.get(m.get("name"), {}) or {}).get("section"),
-                    "value": m.get("value"),
-                    "status": m.get("status"),
-                    "reason": m.get("reason", ""),
+                    "metric": result.name,
+                    "section": meta[result.name].section if result.name in meta else None,
+                    "value": result.value,
+                    "status": result.status,
+                    "reason": result.reason,
                 })
         columns = ["case_id", "case_status", "metric", "section", "value", "status", "reason"]
         return pd.DataFrame.from_records(records, columns=columns)
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """Load a run directory.
+    """Load a run directory into typed records.
+
+    Directories written before format versions existed load as version 1.
 
     Raises:
-        ConfigError: Not a run directory (no config.json or results.jsonl).
+        ConfigError: Not a run directory (no config.json or results.jsonl), or a file that does
+            not validate.
+        RecordFormatError: A file in a format version this drafting does not read.
     """
     d = Path(run_dir)
     if not d.is_dir():
         raise ConfigError("no such run directory", path=d)
     if not (d / CONFIG).exists() and not (d / RESULTS).exists():
         raise ConfigError("not a run directory (no config.json or results.jsonl)", path=d)
-    config = read_json(d / CONFIG) if (d / CONFIG).exists() else {}
-    summary = read_json(d / SUMMARY) if (d / SUMMARY).exists() else {}
+    config = read_record(d / CONFIG, RunConfig, what="config") if (d / CONFIG).exists() else None
+    summary = (
+        read_record(d / SUMMARY, RunSummary, what="summary") if (d / SUMMARY).exists() else None
+    )
     return Run(dir=d, config=config, summary=summary,
                results=unique_rows(read_results(d / RESULTS)))

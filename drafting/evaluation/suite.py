@@ -2,7 +2,7 @@
 
 A suite names its cases (a directory of case files, or an importer plus a path), the drafter
 (backend, model, prompt versions, k, retrieval mode, reference corpus), the metrics, an optional
-judge endpoint, the fixture mode and directory, and thresholds for the CI gate.
+judge endpoint, the fixture mode and directory, and thresholds and gate settings for the CI gate.
 
 Relative paths in a suite resolve against the current working directory when they exist there,
 else against the suite's *repository root*: the parent of the ``eval/`` directory that holds the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -83,6 +83,26 @@ class FixturesConfig(_Strict):
     label: str | None = None
 
 
+class GateConfig(_Strict):
+    """What `drafting eval check` and `drafting eval run` hold a run to, beside its thresholds.
+
+    Attributes:
+        max_failure_rate: Largest share of cases allowed to fail drafting (default 0: any
+            failed case fails the gate).
+        min_effect: Smallest drop from the baseline that can fail a [0, 1] metric, on top of
+            significance (a difference of 1e-9 is never a regression).
+        metric_min_effect: Per-metric minimum effects, overriding ``min_effect`` (the only way
+            to give an unbounded metric one; it has none by default).
+        baseline_cost: Also compare cost metrics (tokens, seconds) with the baseline; by default
+            they are gated by explicit thresholds only.
+    """
+
+    max_failure_rate: float = Field(0.0, ge=0.0, le=1.0)
+    min_effect: float = Field(0.02, ge=0.0)
+    metric_min_effect: dict[str, float] = Field(default_factory=dict)
+    baseline_cost: bool = False
+
+
 class Suite(_Strict):
     """A validated suite. Paths are as written; `resolve_paths` makes them absolute."""
 
@@ -94,6 +114,7 @@ class Suite(_Strict):
     judge: EndpointConfig | None = None
     fixtures: FixturesConfig = Field(default_factory=FixturesConfig)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    gate: GateConfig = Field(default_factory=GateConfig)
 
     #: Where the suite came from (not a YAML field).
     source_path: str | None = Field(None, exclude=True)
@@ -116,8 +137,13 @@ class Suite(_Strict):
         return self.model_dump(mode="json")
 
     def config_hash(self) -> str:
-        """sha256 of the resolved suite (sorted keys): equal suites, equal hashes."""
-        blob = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the resolved suite (sorted keys): equal suites, equal hashes.
+
+        The gate settings are left out: they judge a run, they do not change it (a run can be
+        resumed, or gated, under another gate).
+        """
+        data = self.model_dump(mode="json", exclude={"gate"})
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -207,10 +233,8 @@ def check_prompt_versions(suite: Suite, *, path: str | Path | None = None) -> No
     """Raise ConfigError naming ``drafter.prompts.<stage>`` when a prompt version does not exist."""
     if not suite.drafter.prompts:
         return
-    try:
-        from drafting.prompts import load_prompt
-    except ImportError:  # pragma: no cover - the prompt registry is optional for validation
-        return
+    from drafting.prompts import load_prompt
+
     for stage, version in suite.drafter.prompts.items():
         try:
             load_prompt(stage, version)
@@ -248,7 +272,7 @@ def apply_overrides(
             raise ConfigError(
                 f"unknown fixture mode '{fixtures}' (live, record, replay, auto)", field="--fixtures"
             )
-        s.fixtures.mode = fixtures  # type: ignore[assignment]
+        s.fixtures.mode = cast(FixtureMode, fixtures)
     if cases is not None:
         p = str(Path(cases).expanduser().resolve())
         if p.endswith(".jsonl") and s.cases.importer:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from drafting.cases import load_case, save_case
+from drafting.evaluation.metrics import Metric, MetricResult
 from drafting.schema import DISCLAIMER, Case, Draft, Provenance, RetrievedReference, StageRecord
 from tests.support import SEEDS_DIR
 
@@ -45,39 +46,28 @@ def make_draft(case: Case, *, quality: float = 1.0) -> Draft:
     return Draft(case_id=case.id, report=report, provenance=prov)
 
 
-class LengthMetric:
+class LengthMetric(Metric):
     """A fake deterministic metric: share of the gold findings' length the draft kept."""
 
     name = "fake.findings_length"
     section = "findings"
-    kind = "deterministic"
-    higher_is_better = True
 
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    def score(self, draft: Draft, gold: Case) -> dict[str, Any]:
+    def score(self, draft: Draft, gold: Case) -> MetricResult:
         if not gold.gold.findings:
-            return {"name": self.name, "value": None, "status": "not_applicable",
-                    "reason": "gold has no findings", "details": {}}
-        value = min(1.0, len(draft.report.findings) / len(gold.gold.findings))
-        return {"name": self.name, "value": value, "status": "scored", "reason": "", "details": {}}
+            return self.not_applicable("gold has no findings")
+        return self.result(min(1.0, len(draft.report.findings) / len(gold.gold.findings)))
 
 
-class TokensMetric:
-    """A fake lower-is-better metric."""
+class TokensMetric(Metric):
+    """A fake lower-is-better, unbounded metric, written async (the scorer adapts)."""
 
     name = "fake.tokens"
     section = "cost"
-    kind = "deterministic"
     higher_is_better = False
+    bounded = False
 
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    def score(self, draft: Draft, gold: Case) -> dict[str, Any]:
-        return {"name": self.name, "value": float(draft.provenance.total_tokens()),
-                "status": "scored", "reason": "", "details": {}}
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
+        return self.result(float(draft.provenance.total_tokens()))
 
 
 FAKE_METRICS = [LengthMetric(), TokensMetric()]

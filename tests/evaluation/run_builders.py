@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drafting.evaluation.rundir import CONFIG, RESULTS, ResultsWriter, write_json
+from drafting.evaluation.metrics.base import MetricMeta, MetricResult
+from drafting.evaluation.records import CaseError, CaseRow, RunConfig, Timings, TokenCounts
+from drafting.evaluation.rundir import CONFIG, RESULTS, ResultsWriter, write_record
 from drafting.evaluation.runner import finish_run
+from drafting.evaluation.suite import Suite
 
 META = {
-    "quality": {"section": "findings", "kind": "deterministic", "higher_is_better": True},
-    "cost": {"section": "cost", "kind": "deterministic", "higher_is_better": False},
+    "quality": MetricMeta(section="findings", kind="deterministic", higher_is_better=True),
+    "cost": MetricMeta(section="cost", kind="deterministic", higher_is_better=False,
+                       bounded=False),
 }
 
 
@@ -19,34 +23,38 @@ def build_run(
     *,
     thresholds: dict[str, float] | None = None,
     failed: tuple[str, ...] = (),
+    gate: dict | None = None,
 ) -> Path:
     """A run whose cases score ``values[metric][case_id]`` (None: not applicable)."""
     directory.mkdir(parents=True)
-    write_json(directory / CONFIG, {
-        "run_id": directory.name,
-        "suite": {"name": "built", "thresholds": thresholds or {}},
-        "metrics": {k: META[k] for k in values},
-        "config_hash": "x",
-    })
+    suite = Suite.model_validate({"name": "built", "cases": {"dir": str(directory)},
+                                  "thresholds": thresholds or {}, "gate": gate or {}})
+    write_record(directory / CONFIG, RunConfig(
+        run_id=directory.name,
+        suite=suite,
+        metrics={k: META[k] for k in values},
+        config_hash="x",
+    ))
     ids = sorted({cid for per_case in values.values() for cid in per_case} | set(failed))
     writer = ResultsWriter(directory / RESULTS)
     for cid in ids:
         if cid in failed:
-            writer.write({"case_id": cid, "status": "failed",
-                          "error": {"type": "EndpointError", "message": "down"}, "draft": None,
-                          "metrics": [], "timings": {}, "tokens": {}, "fixture_keys": []})
+            writer.write(CaseRow(case_id=cid, status="failed",
+                                 error=CaseError(type="EndpointError", message="down")))
             continue
         metrics = []
         for name, per_case in values.items():
             if cid not in per_case:
                 continue
             v = per_case[cid]
-            metrics.append({"name": name, "value": v,
-                            "status": "scored" if v is not None else "not_applicable",
-                            "reason": "", "details": {}})
-        writer.write({"case_id": cid, "status": "ok", "error": None, "draft": None,
-                      "metrics": metrics, "timings": {"draft_s": 0.1, "score_s": 0.01},
-                      "tokens": {"total": 10}, "fixture_keys": []})
+            bounded = META[name].bounded
+            metrics.append(
+                MetricResult(name=name, value=v, bounded=bounded) if v is not None
+                else MetricResult(name=name, status="not_applicable", bounded=bounded)
+            )
+        writer.write(CaseRow(case_id=cid, status="ok", metrics=metrics,
+                             timings=Timings(draft_s=0.1, score_s=0.01),
+                             tokens=TokenCounts(total=10)))
     writer.close()
     finish_run(directory, cases={})
     return directory

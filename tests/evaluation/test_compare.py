@@ -35,7 +35,7 @@ def test_wins_ties_losses_and_interval(runs: tuple[Path, Path]) -> None:
     assert q.n_paired == 10 and q.mean_diff == pytest.approx((6 * 0.3 - 0.1) / 10)
     assert q.ci_low <= q.mean_diff <= q.ci_high
     assert q.verdict == "better"
-    assert q.changed[0]["diff"] == pytest.approx(0.3) and len(q.changed) == 5
+    assert q.changed[0].diff == pytest.approx(0.3) and len(q.changed) == 5
     cost = comp.metric("cost")
     # Lower is better: a drop of 20 on every case is 10 wins and a "better" verdict.
     assert (cost.wins, cost.ties, cost.losses) == (10, 0, 0)

@@ -56,17 +56,17 @@ def write_chain_suite(tmp: Path, base_url: str, n_cases: int, *, mode: str = "li
 @pytest.fixture
 def short_waits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Give the suite's endpoints short timeouts and retry waits (the suite file cannot)."""
-    from drafting.evaluation import wiring
+    from drafting.evaluation import setup
 
     def apply(**fields: Any) -> None:
         settings = {"timeout_s": 0.5, "backoff_s": 0.05, "max_wait_s": 5.0, "max_attempts": 4,
                     "api_key": None, **fields}
-        original = wiring.build_endpoint
+        original = setup.build_endpoint
 
         def build(s: Any, *, judge: bool = False) -> Any:
             ep = original(s, judge=judge)
             return ep.model_copy(update=settings) if ep is not None else None
 
-        monkeypatch.setattr(wiring, "build_endpoint", build)
+        monkeypatch.setattr(setup, "build_endpoint", build)
 
     return apply

@@ -86,16 +86,18 @@ def test_bad_case_files_fail_alone_and_good_cases_are_scored(
     suite = write_suite(tmp_path / "suite.yaml", cases_dir,
                         metrics=["structure.sections_present", "structure.disclaimer"])
 
+    # The run goes on; the failed rows break the suite's gate (no failures allowed): exit 1.
     code = cli(["eval", "run", str(suite), "--out", str(tmp_path / "runs"), "--quiet"])
     out, err = capsys.readouterr()
-    assert code == 0 and "Traceback" not in out + err
+    assert code == 1 and "Traceback" not in out + err and "gate: failed cases" in err
     run_dir = Path(out.strip().splitlines()[-1])
     rows = read_results(run_dir / RESULTS)
-    ok = {r["case_id"] for r in rows if r["status"] == "ok"}
+    ok = {r.case_id for r in rows if r.status == "ok"}
     assert ok == {f"case-{i:02d}" for i in range(4)}
-    failed = [r for r in rows if r["status"] == "failed"]
-    messages = [r["error"]["message"] for r in failed]
-    assert all(r["error"]["stage"] == "load" and r["error"]["type"] == "CaseFileError" for r in failed)
+    failed = [r for r in rows if r.status == "failed"]
+    messages = [r.error.message for r in failed if r.error is not None]
+    assert all(r.error is not None and r.error.stage == "load" and r.error.type == "CaseFileError"
+               for r in failed)
     assert all("\n" not in m and "Traceback" not in m for m in messages)
     for name, (_, expected) in {**BAD_CASE_FILES, "fifty-megabytes.yaml": (b"", "limit")}.items():
         hits = [m for m in messages if name in m]
@@ -103,7 +105,7 @@ def test_bad_case_files_fail_alone_and_good_cases_are_scored(
         assert expected in hits[0], (name, hits[0])
     # Every bad file is one failed row; no good case lost, none invented.
     assert len(failed) == len(BAD_CASE_FILES) + 1
-    assert len(rows) == len({r["case_id"] for r in rows}) == 4 + len(failed)
+    assert len(rows) == len({r.case_id for r in rows}) == 4 + len(failed)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["cases"] == {"total": len(rows), "ok": 4, "failed": len(failed)}
 

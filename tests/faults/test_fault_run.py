@@ -30,33 +30,35 @@ def test_fault_mix_run_completes_and_reconciles(tmp_path: Path, short_waits) -> 
 
     # One row per case, each scored or failed with a reason; nothing duplicated or invented.
     raw_rows = read_results(run.dir / RESULTS)
-    ids = [r["case_id"] for r in raw_rows]
+    ids = [r.case_id for r in raw_rows]
     assert len(ids) == len(set(ids)) == N_CASES
     assert set(ids) == {f"case-{i:02d}" for i in range(N_CASES)}
-    ok = [r for r in raw_rows if r["status"] == "ok"]
-    failed = [r for r in raw_rows if r["status"] == "failed"]
+    ok = [r for r in raw_rows if r.status == "ok"]
+    failed = [r for r in raw_rows if r.status == "failed"]
     assert len(ok) + len(failed) == N_CASES and ok and failed
     for r in ok:
-        assert r["error"] is None and r["draft"] is not None
-        assert [m["name"] for m in r["metrics"]] == FAST_METRICS
-        assert all(m["status"] in ("scored", "not_applicable") for m in r["metrics"])
+        assert r.error is None and r.draft is not None
+        assert [m.name for m in r.metrics] == FAST_METRICS
+        assert all(m.status in ("scored", "not_applicable") for m in r.metrics)
+    errors = []
     for r in failed:
-        assert r["draft"] is None and r["metrics"] == []
-        assert r["error"]["type"] in ("EndpointError", "ReplyParseError"), r["error"]
-        assert r["error"]["message"].strip()
+        assert r.draft is None and r.metrics == [] and r.error is not None
+        assert r.error.type in ("EndpointError", "ReplyParseError"), r.error
+        assert r.error.message.strip()
+        errors.append(r.error)
     # Each typed error names what went wrong. Which case meets which fault depends on the order
     # requests arrive in at concurrency 8, so every failure is checked against the known kinds.
     known = ("HTTP 500", "HTTP 429", "not valid JSON", "does not match", "cut off",
              "empty 'choices'", "timed out")
-    for r in failed:
-        assert any(k in r["error"]["message"] for k in known), r["error"]
+    for error in errors:
+        assert any(k in error.message for k in known), error
 
     # summary.json reconciles with results.jsonl.
     summary = json.loads((run.dir / "summary.json").read_text())
     assert summary["cases"] == {"total": N_CASES, "ok": len(ok), "failed": len(failed)}
-    assert summary["failures"] == {r["case_id"]: r["error"]["type"] for r in failed}
+    assert summary["failures"] == {r.case_id: r.error.type for r in failed if r.error}
     for name in FAST_METRICS:
-        statuses = Counter(m["status"] for r in ok for m in r["metrics"] if m["name"] == name)
+        statuses = Counter(m.status for r in ok for m in r.metrics if m.name == name)
         m = summary["metrics"][name]
         assert (m["n"], m["not_applicable"]) == (statuses["scored"], statuses["not_applicable"])
 

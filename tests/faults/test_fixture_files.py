@@ -18,18 +18,19 @@ def test_truncated_fixture_fails_its_case_naming_the_file(tmp_path: Path) -> Non
     with FaultServer(rate=0.0) as server:
         suite = write_chain_suite(tmp_path, server.base_url, 2, mode="record")
         recorded = run_suite(suite, out=tmp_path / "runs")
-    assert recorded.summary["cases"]["failed"] == 0
+    assert recorded.summary is not None and recorded.summary.cases.failed == 0
     files = sorted((tmp_path / "fixtures").rglob("*.json"))
     assert len(files) == 6  # 2 cases x 3 stages
-    victim = next(f for f in files if f.stem in recorded.results[0]["fixture_keys"])
+    victim = next(f for f in files if f.stem in recorded.results[0].fixture_keys)
     victim.write_bytes(victim.read_bytes()[:200])  # cut mid-file, as a crashed copy would
 
     replayed = run_suite(suite, fixtures="replay", out=tmp_path / "runs")
-    rows = {r["case_id"]: r for r in replayed.results}
-    bad = rows[recorded.results[0]["case_id"]]
-    assert bad["status"] == "failed" and bad["error"]["type"] == "FixtureFileError"
-    assert str(victim) in bad["error"]["message"] and "re-record" in bad["error"]["message"]
-    assert rows[recorded.results[1]["case_id"]]["status"] == "ok"  # the other case goes on
+    rows = {r.case_id: r for r in replayed.results}
+    bad = rows[recorded.results[0].case_id]
+    assert bad.status == "failed" and bad.error is not None
+    assert bad.error.type == "FixtureFileError"
+    assert str(victim) in bad.error.message and "re-record" in bad.error.message
+    assert rows[recorded.results[1].case_id].status == "ok"  # the other case goes on
 
 
 def test_two_runs_recording_into_one_directory_leave_complete_files(tmp_path: Path) -> None:
@@ -56,4 +57,5 @@ def test_two_runs_recording_into_one_directory_leave_complete_files(tmp_path: Pa
         data = read_fixture(path)  # raises FixtureFileError on a partial file
         assert data["key"] == path.stem and data["response"]["status"] == 200
     replayed = run_suite(suite, fixtures="replay", out=tmp_path / "replay")
-    assert replayed.summary["cases"] == {"total": 8, "ok": 8, "failed": 0}
+    assert replayed.summary is not None
+    assert replayed.summary.cases.model_dump() == {"total": 8, "ok": 8, "failed": 0}

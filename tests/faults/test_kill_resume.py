@@ -33,8 +33,8 @@ def _cli(args: list[str]) -> subprocess.Popen[str]:
 
 def _outcome(run_dir: Path) -> list[tuple]:
     run = load_run(run_dir)
-    return [(r["case_id"], r["status"], tuple((m["name"], m["status"], m["value"])
-                                              for m in r["metrics"])) for r in run.results]
+    return [(r.case_id, r.status, tuple((m.name, m.status, m.value) for m in r.metrics))
+            for r in run.results]
 
 
 def test_kill_at_random_points_then_resume(tmp_path: Path) -> None:
@@ -71,7 +71,9 @@ def test_kill_at_random_points_then_resume(tmp_path: Path) -> None:
             assert _outcome(run_dir) == expected, f"kill {i} after {rows_at_kill[-1]} rows"
             raw = read_results(run_dir / RESULTS)
             assert len(raw) == N_CASES, "a case was drafted twice or lost"
-            assert load_run(run_dir).summary["metrics"] == whole.summary["metrics"]
+            resumed_summary, whole_summary = load_run(run_dir).summary, whole.summary
+            assert resumed_summary is not None and whole_summary is not None
+            assert resumed_summary.metrics == whole_summary.metrics
 
     # The kills landed at different points of the run, not all before or after it.
     assert len(set(rows_at_kill)) >= 2 and min(rows_at_kill) < N_CASES, rows_at_kill

@@ -72,7 +72,7 @@ def test_a_run_writes_only_under_its_run_and_fixture_dirs(tmp_path: Path) -> Non
     run = run_suite(suite, draft_fn=draft, metrics=[], out=tmp_path / "runs")
     new = set(tmp_path.rglob("*")) - before
     assert all(p.is_relative_to(run.dir) or p == run.dir or p == tmp_path / "runs" for p in new), new
-    assert all("/" not in r["case_id"] and ".." not in r["case_id"] for r in run.results)
+    assert all("/" not in r.case_id and ".." not in r.case_id for r in run.results)
 
 
 def test_no_api_key_in_fixtures_run_files_or_debug_logs(
@@ -84,7 +84,7 @@ def test_no_api_key_in_fixtures_run_files_or_debug_logs(
         suite = write_chain_suite(tmp_path, server.base_url, 2, mode="record")
         run = run_suite(suite, out=tmp_path / "runs")
         sent = [r.headers.get("authorization", "") for r in server.requests]
-    assert run.summary["cases"]["failed"] == 0
+    assert run.summary is not None and run.summary.cases.failed == 0
     assert sent and all(h == f"Bearer {SECRET}" for h in sent)  # the key was really in use
     assert caplog.records, "nothing was logged at DEBUG"
     logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
@@ -106,9 +106,12 @@ def test_replay_run_opens_no_socket(tmp_path: Path, no_network: None) -> None:
         recorded = run_suite(suite, out=tmp_path / "runs")
     _state["block_loopback"] = True
     replayed = run_suite(suite, fixtures="replay", out=tmp_path / "runs")
-    assert replayed.summary["cases"] == recorded.summary["cases"] == {"total": 3, "ok": 3, "failed": 0}
+    assert replayed.summary is not None and recorded.summary is not None
+    assert replayed.summary.cases == recorded.summary.cases
+    assert replayed.summary.cases.model_dump() == {"total": 3, "ok": 3, "failed": 0}
     for a, b in zip(recorded.results, replayed.results, strict=True):
-        assert a["draft"]["report"] == b["draft"]["report"]
+        assert a.draft is not None and b.draft is not None
+        assert a.draft.report == b.draft.report
 
 
 SEEDS_FIXTURES = REPO / "eval" / "fixtures" / "local-smollm2-135m-instruct"
@@ -120,11 +123,12 @@ def test_seeds_suite_replays_with_every_socket_blocked(tmp_path: Path, no_networ
     run = run_suite(REPO / "eval" / "suites" / "seeds.yaml", fixtures="replay",
                     metrics=_fast_metrics(), out=tmp_path)
     # A socket attempt would fail a case with a network error: only replay misses may appear.
-    kinds = set(run.summary["failures"].values())
-    assert kinds <= {"FixtureMissError"}, run.summary["failures"]
-    assert run.summary["cases"]["ok"] > 0
+    assert run.summary is not None
+    kinds = set(run.summary.failures.values())
+    assert kinds <= {"FixtureMissError"}, run.summary.failures
+    assert run.summary.cases.ok > 0
     if kinds:
-        pytest.skip(f"eval/fixtures is incomplete (misses: {sorted(run.summary['failures'])}); "
+        pytest.skip(f"eval/fixtures is incomplete (misses: {sorted(run.summary.failures)}); "
                     "the cases that replayed opened no socket")
 
 

@@ -4,8 +4,9 @@ Build them by name::
 
     metrics = build_metrics(["diagnosis.final_match", {"name": "diagnosis.top3_hit"},
                              {"findings.support": {"min_term_share": 0.6}}])
-    result = metrics[0].score(draft, gold_case)     # -> MetricResult
+    results = score_draft(draft, gold_case, metrics)  # drafting.evaluation.scoring
 
+A metric implements `Metric.score` once, sync or async (see `base`); the scorer adapts.
 `DEFAULT_METRICS` lists every deterministic, embedding and cost metric; the judge metrics are
 built only with a judge endpoint (``build_metrics([...], judge_endpoint=endpoint)``).
 """

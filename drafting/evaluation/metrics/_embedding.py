@@ -2,12 +2,12 @@
 path that embeds every text of many pairs in one `drafting.embeddings.embed` call.
 
 Both use the same MiniLM weights and cosine similarity, so they agree to float precision; the
-batched path is what `score_many` uses, the ragas path what `score` uses.
+batched path is what `score_many` uses (the scorer's path), the ragas path what `score` (async)
+uses.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -18,7 +18,7 @@ from drafting.schema import Case, Draft
 
 
 @lru_cache(maxsize=1)
-def ragas_semantic_similarity():  # noqa: ANN201 - a ragas metric; kept untyped to import lazily
+def ragas_semantic_similarity() -> Any:
     """A ragas `SemanticSimilarity` on the bundled MiniLM weights, built once per process."""
     import os
 
@@ -33,21 +33,9 @@ def ragas_semantic_similarity():  # noqa: ANN201 - a ragas metric; kept untyped 
     return SemanticSimilarity(embeddings=embeddings)
 
 
-def _run(coro):  # noqa: ANN001, ANN202
-    """Run a coroutine from sync code, also when called inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def ragas_similarity(reference: str, response: str) -> float:
+async def ragas_similarity(reference: str, response: str) -> float:
     """Cosine similarity of two texts through ragas SemanticSimilarity."""
-    result = _run(ragas_semantic_similarity().ascore(reference=reference, response=response))
+    result = await ragas_semantic_similarity().ascore(reference=reference, response=response)
     return float(result.value)
 
 
@@ -108,11 +96,11 @@ class EmbeddingSimilarityMetric(Metric):
             return self.result(0.0, "the draft's section is empty")
         return reference, response
 
-    def score(self, draft: Draft, gold: Case) -> MetricResult:
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
         got = self._prepare(draft, gold)
         if isinstance(got, MetricResult):
             return got
-        return self._finish(ragas_similarity(*got))
+        return self._finish(await ragas_similarity(*got))
 
     def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
         got = self._prepare(draft, gold)

@@ -1,20 +1,28 @@
-"""The metric contract: `MetricResult`, the `Metric` base class and its defaults.
+"""The metric contract: `MetricResult`, `MetricMeta`, the `Metric` base class and its defaults.
 
-A metric is a small named object that scores one draft against one gold case. It never returns 0
-for "could not score": an empty gold field gives ``not_applicable``, a judge reply that does not
-parse gives ``unscored``, an unexpected exception (captured by the scoring layer) ``failed``;
-each with a reason.
+A metric is a small named object that scores one draft against one gold case through ONE entry
+point, `Metric.score`, written either as a plain function or as a coroutine (``async def``): the
+scorer (`drafting.evaluation.scoring`) adapts, as pydantic_evals' ``evaluate`` does. A metric
+that can do better on many pairs at once (embedding metrics) may also override `score_many`;
+embedding metrics declare their texts in `embedding_texts` so that the scorer embeds every
+metric's texts in one forward pass before scoring.
+
+A metric never returns 0 for "could not score": an empty gold field gives ``not_applicable``, a
+judge reply that does not parse gives ``unscored``; an unexpected exception becomes ``failed``
+with the reason in one place only, the scorer. Metrics do not catch their own crashes.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from typing import Any, Literal
+import inspect
+from collections.abc import Awaitable, Sequence
+from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
 from drafting.schema import Case, Draft
+
+T = TypeVar("T")
 
 Status = Literal["scored", "not_applicable", "unscored", "failed"]
 Section = Literal["structure", "findings", "diagnosis", "rehabilitation", "judge", "cost"]
@@ -53,12 +61,36 @@ class MetricResult(BaseModel):
             raise ValueError(f"{self.name}: a {self.status} result carries no value")
         return self
 
+    @field_serializer("value")
+    def _stable_value(self, value: float | None) -> float | None:
+        # Rounded when written, so that files are stable across platforms' float printing.
+        return round(value, 10) if value is not None else None
+
+
+class MetricMeta(BaseModel):
+    """What a run records about each metric (config.json): how to read and gate its values.
+
+    Attributes:
+        section: Report section (structure, findings, diagnosis, ...; "other" when unknown).
+        kind: deterministic, embedding or judge.
+        higher_is_better: False for costs.
+        bounded: True when values lie in [0, 1] (the default minimum effect applies).
+        params: The metric's parameters, so runs are comparable.
+    """
+
+    section: str = "other"
+    kind: str = ""
+    higher_is_better: bool = True
+    bounded: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)
+
 
 class Metric:
     """Base class of every metric.
 
-    Subclasses set the class attributes and implement `score`. `score_many` defaults to a loop;
-    embedding metrics override it to embed every text of every pair in one call.
+    Subclasses set the class attributes and implement `score` (sync or async). `score_many`
+    defaults to a loop over `score`; embedding metrics override it to embed every text of every
+    pair in one call.
     """
 
     name: str = ""
@@ -71,17 +103,36 @@ class Metric:
         """The metric's parameters, recorded with results so runs are comparable."""
         return {}
 
-    def score(self, draft: Draft, gold: Case) -> MetricResult:  # pragma: no cover - abstract
-        """Score one draft against its gold case."""
+    def meta(self) -> MetricMeta:
+        """What a run records about this metric."""
+        return MetricMeta(
+            section=self.section or "other",
+            kind=self.kind,
+            higher_is_better=self.higher_is_better,
+            bounded=self.bounded,
+            params=self.params(),
+        )
+
+    def score(
+        self, draft: Draft, gold: Case
+    ) -> MetricResult | Awaitable[MetricResult]:  # pragma: no cover - abstract
+        """Score one draft against its gold case; a subclass may write it as ``async def``."""
         raise NotImplementedError
 
-    async def ascore(self, draft: Draft, gold: Case) -> MetricResult:
-        """Async twin of `score`; by default runs `score` in a worker thread."""
-        return await asyncio.to_thread(self.score, draft, gold)
+    def score_many(
+        self, pairs: Sequence[tuple[Draft, Case]]
+    ) -> list[MetricResult] | Awaitable[list[MetricResult]]:
+        """Score many (draft, gold) pairs; the default scores them one by one.
 
-    def score_many(self, pairs: Sequence[tuple[Draft, Case]]) -> list[MetricResult]:
-        """Score many (draft, gold) pairs; the default scores them one by one."""
-        return [self.score(d, g) for d, g in pairs]
+        Returns a list for a sync `score`, a coroutine giving the list for an async one.
+        """
+        if inspect.iscoroutinefunction(self.score):
+
+            async def one_by_one() -> list[MetricResult]:
+                return [await resolve(self.score(d, g)) for d, g in pairs]
+
+            return one_by_one()
+        return [cast(MetricResult, self.score(d, g)) for d, g in pairs]
 
     def embedding_texts(self, draft: Draft, gold: Case) -> list[str]:
         """Texts this metric will embed for the pair, so a scorer can embed every metric's texts
@@ -128,3 +179,10 @@ def error_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = text[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def resolve(value: T | Awaitable[T]) -> T:
+    """``value``, awaited when it is awaitable: how a sync or async `Metric.score` is adapted."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

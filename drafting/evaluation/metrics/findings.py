@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from drafting.evaluation.metrics import _text
-from drafting.evaluation.metrics._embedding import EmbeddingSimilarityMetric, _run
+from drafting.evaluation.metrics._embedding import EmbeddingSimilarityMetric
 from drafting.evaluation.metrics.base import Metric, MetricResult
 from drafting.schema import Case, Draft
 
@@ -24,17 +24,17 @@ class _RagasTextMetric(Metric):
 
     section = "findings"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> Any:
         raise NotImplementedError  # pragma: no cover
 
-    def score(self, draft: Draft, gold: Case) -> MetricResult:
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
         got = _gold_and_draft_findings(self, draft, gold)
         if isinstance(got, MetricResult):
             return got
         reference, response = got
         if not response:
             return self.result(0.0, "the draft has no findings")
-        value = _run(self._ragas_metric().ascore(reference=reference, response=response)).value
+        value = (await self._ragas_metric().ascore(reference=reference, response=response)).value
         return self.result(float(value))
 
 
@@ -43,7 +43,7 @@ class FindingsRougeL(_RagasTextMetric):
 
     name = "findings.rouge_l"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> Any:
         from ragas.metrics.collections import RougeScore
 
         return RougeScore(rouge_type="rougeL", mode="fmeasure")
@@ -54,7 +54,7 @@ class FindingsBleu(_RagasTextMetric):
 
     name = "findings.bleu"
 
-    def _ragas_metric(self):  # noqa: ANN202
+    def _ragas_metric(self) -> Any:
         from ragas.metrics.collections import BleuScore
 
         return BleuScore()
@@ -173,7 +173,8 @@ class FindingsSupport(Metric):
     @staticmethod
     def _side_conflicts(side: str, matched: set[str], index: _InputIndex) -> list[str]:
         """Empty when input sentences compatible with ``side`` cover the statement best."""
-        best_any, best_ok, best_sides = 0, 0, frozenset()
+        best_any, best_ok = 0, 0
+        best_sides: frozenset[str] = frozenset()
         for sent, terms in zip(index.sentences, index.sentence_terms, strict=True):
             cover = len(matched & terms)
             if cover > best_any:

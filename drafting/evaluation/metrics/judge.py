@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from drafting.evaluation.metrics._embedding import _run
 from drafting.evaluation.metrics.base import Metric, MetricResult, error_reason
 from drafting.evaluation.metrics.findings import input_text
 from drafting.schema import Case, Draft
@@ -57,7 +56,7 @@ class JudgeMetric(Metric):
     def ragas_metric(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    async def ascore(self, draft: Draft, gold: Case) -> MetricResult:
+    async def score(self, draft: Draft, gold: Case) -> MetricResult:
         got = self.inputs(draft, gold)
         if isinstance(got, MetricResult):
             return got
@@ -70,9 +69,6 @@ class JudgeMetric(Metric):
             return self.unscored("judge gave no usable verdict: the score is NaN (no statements?)")
         reason = getattr(result, "reason", None) or ""
         return self.result(max(0.0, min(1.0, value)), str(reason)[:500])
-
-    def score(self, draft: Draft, gold: Case) -> MetricResult:
-        return _run(self.ascore(draft, gold))
 
 
 class JudgeFaithfulness(JudgeMetric):

@@ -51,9 +51,9 @@ async def test_nan_and_success_from_the_judge(monkeypatch):
             return FakeResult(self.value)
 
     monkeypatch.setattr(metric, "ragas_metric", lambda: Fake(float("nan")))
-    assert (await metric.ascore(draft_of(case.gold), case)).status == "unscored"
+    assert (await metric.score(draft_of(case.gold), case)).status == "unscored"
     monkeypatch.setattr(metric, "ragas_metric", lambda: Fake(0.75))
-    r = await metric.ascore(draft_of(case.gold), case)
+    r = await metric.score(draft_of(case.gold), case)
     assert (r.status, r.value) == ("scored", pytest.approx(0.75))
 
 

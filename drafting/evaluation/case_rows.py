@@ -1,0 +1,81 @@
+"""One case of a run as a `CaseRow`: drafted (any error recorded, never raised), or a case file
+that did not load."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from drafting.errors import CaseFileError
+from drafting.evaluation.records import CaseError, CaseRow, Timings, TokenCounts
+from drafting.evaluation.rundir import safe_name
+from drafting.evaluation.setup import DraftFn
+from drafting.llm import track_fixture_usage
+from drafting.schema import Case, Draft
+
+log = logging.getLogger(__name__)
+
+
+async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
+    """Draft one case; any error becomes a failed row (the run goes on). Metrics come later."""
+    keys: set[str] = set()
+    started = time.perf_counter()
+    draft: Draft | None = None
+    error: CaseError | None = None
+    try:
+        with track_fixture_usage() as used:
+            try:
+                draft = await draft_fn(case)
+            finally:
+                keys = set(used)
+        if not isinstance(draft, Draft):
+            raise TypeError(f"draft function returned {type(draft).__name__}, not Draft")
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, the run goes on
+        draft = None
+        error = error_info(exc)
+        log.warning("case %s failed: %s", case.id, error.type)
+    return CaseRow(
+        case_id=case.id,
+        status="ok" if error is None else "failed",
+        error=error,
+        draft=draft,
+        timings=Timings(draft_s=round(time.perf_counter() - started, 4)),
+        tokens=_tokens(draft),
+        fixture_keys=sorted(keys),
+    )
+
+
+def error_info(exc: BaseException) -> CaseError:
+    """Type, one-line message and stage (when the error knows it) of an exception."""
+    lines = str(exc).strip().splitlines()
+    stage = getattr(exc, "stage", None)
+    return CaseError(
+        type=type(exc).__name__,
+        message=(lines[0] if lines else "")[:500],
+        stage=str(stage) if stage else None,
+    )
+
+
+def _tokens(draft: Draft | None) -> TokenCounts:
+    if draft is None:
+        return TokenCounts()
+    prompt = sum(s.prompt_tokens for s in draft.provenance.stages)
+    completion = sum(s.completion_tokens for s in draft.provenance.stages)
+    return TokenCounts(prompt=prompt, completion=completion, total=prompt + completion)
+
+
+def load_error_row(err: CaseFileError) -> CaseRow:
+    """A failed row for a case file or record that did not load."""
+    raw = err.path or "unknown"
+    name, _, line = raw.rpartition(":") if raw.rsplit(":", 1)[-1].isdigit() else (raw, "", "")
+    stem = Path(name).stem or "case"
+    case_id = safe_name(f"{stem}-line{line}" if line else stem) or "case"
+    return CaseRow(
+        case_id=f"load-error-{case_id}",
+        status="failed",
+        error=CaseError(type=type(err).__name__, message=err.one_line()[:500], stage="load"),
+    )
