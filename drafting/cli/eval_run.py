@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from drafting.cli._common import console, err_console, escape
+from drafting.cli._common import console, err_console, escape, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.compare import Comparison
@@ -66,7 +66,7 @@ def run(
         observer=None if quiet else ProgressBar(),
     )
     if result.summary is not None:
-        console.print(summary_table(result.summary))
+        print_table(summary_table(result.summary))
         if result.summary.cases.failed:
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"
@@ -140,17 +140,32 @@ def compare(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the comparison as JSON.")
     ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="stdout format: table or json.")
+    ] = "table",
 ) -> int:
-    """Compare run B with run A case by case (paired bootstrap on B - A)."""
+    """Compare run B with run A case by case (paired bootstrap on B - A): what changed in the
+    config, per-metric differences, warnings when the comparison cannot be trusted."""
+    from drafting.errors import ConfigError
     from drafting.evaluation.compare import compare_runs, render_comparison_html
     from drafting.evaluation.rundir import write_json
 
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
     comp = compare_runs(run_a, run_b)
-    console.print(comparison_table(comp))
-    for m in comp.metrics:
-        if m.changed:
-            top = ", ".join(f"{escape(c.case_id)} ({c.diff:+.3f})" for c in m.changed[:3])
-            console.print(f"  {escape(m.name)}: most changed {top}")
+    for warning in comp.warnings:
+        err_console.print(f"[bold red]WARNING:[/] {escape(warning)}")
+    if output_format == "json":
+        import json
+
+        print(json.dumps(comp.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_changes(comp)
+        print_table(comparison_table(comp))
+        for m in comp.metrics:
+            if m.changed:
+                top = ", ".join(f"{escape(c.case_id)} ({c.diff:+.3f})" for c in m.changed[:3])
+                console.print(f"  {escape(m.name)}: most changed {top}")
     if html is not None:
         html.write_text(render_comparison_html(comp), encoding="utf-8")
         err_console.print(f"wrote {escape(html)}")
@@ -158,6 +173,20 @@ def compare(
         write_json(json_out, comp.to_dict())
         err_console.print(f"wrote {escape(json_out)}")
     return 0
+
+
+def _print_changes(comp: Comparison) -> None:
+    if not comp.config:
+        console.print("What changed: unknown (a run has no config.json)")
+        return
+    changed = comp.changed_config
+    if not changed:
+        console.print("What changed: nothing in the config (same prompts, model, k, retrieval mode, "
+                      "cases)")
+        return
+    console.print("What changed (A -> B):")
+    for item in changed:
+        console.print(f"  {escape(item.label)}: {escape(item.a)} -> {escape(item.b)}")
 
 
 def check(

@@ -73,7 +73,9 @@ class RunSetup:
             endpoint=self.endpoint.describe() if self.endpoint is not None else None,
             judge=self.judge_endpoint.describe() if self.judge_endpoint is not None else None,
             prompts={
-                stage: PromptRecord(version=spec.version, sha256=spec.sha256)
+                stage: PromptRecord(
+                    version=spec.version, sha256=spec.sha256, description=spec.description
+                )
                 for stage, spec in load_prompt_set(self.suite.drafter.prompts).items()
             },
             metrics={m.name: m.meta() for m in self.metrics},
