@@ -24,9 +24,16 @@ def run(
         Path | None, typer.Option("--cases", help="Cases (directory or file) replacing the suite's.")
     ] = None,
     prompt: Annotated[
-        list[str] | None, typer.Option("--prompt", help="Prompt version override: stage=version.")
+        list[str] | None,
+        typer.Option(
+            "--prompt",
+            help="Prompt version override: stage=version; stage=v1,v2,v3 runs one variant each.",
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Drafter model override.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Drafter model override; a,b runs one variant each."),
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Cases drafted at once.")] = 4,
     resume: Annotated[
         Path | None, typer.Option("--resume", help="Finish this interrupted run directory.")
@@ -46,20 +53,32 @@ def run(
 ) -> int:
     """Draft and score every case of SUITE; print the summary, then the run directory.
 
+    Several versions of a stage (--prompt diagnosis=v1,v2) or several models (--model a,b) run
+    every combination as its own run, then print the matrix of metrics by variant and the run
+    directories, one per line.
+
     Exits 1 when the run breaks the suite's own thresholds or gate (failed cases beyond the
     allowed rate, no scored case), unless --report-only.
     """
     from drafting.cli.progress import ProgressBar
     from drafting.evaluation.gate import check_run
+    from drafting.evaluation.matrix import expand_variants
     from drafting.evaluation.runner import run_suite
-    from drafting.prompts import parse_prompt_overrides
 
+    variants = expand_variants(prompt or [], [model] if model else [])
+    if len(variants) > 1:
+        from drafting.cli.eval_matrix import run_variants
+
+        return run_variants(
+            suite, variants, report_only=report_only, quiet=quiet, fixtures=fixtures,
+            cases=cases, concurrency=concurrency, resume=resume, out=out,
+        )
     result = run_suite(
         suite,
         fixtures=fixtures,
         cases=cases,
-        prompts=parse_prompt_overrides(prompt or []),
-        model=model,
+        prompts=variants[0].prompts,
+        model=variants[0].model,
         concurrency=concurrency,
         resume=resume,
         out=out,
@@ -244,3 +263,6 @@ def register(app: typer.Typer) -> None:
     eval_app.command("compare")(compare)
     eval_app.command("check")(check)
     eval_app.command("baseline")(baseline)
+    from drafting.cli.eval_matrix import matrix
+
+    eval_app.command("matrix")(matrix)
