@@ -250,7 +250,7 @@ def difference_plot(metrics: list[MetricComparison]) -> dict[str, Any]:
             "ci": {"x1": x(m.ci_low), "x2": x(m.ci_high)}
             if m.ci_low is not None and m.ci_high is not None else None,
             "colour": {"better": "#1a7f37", "worse": "#c62828"}.get(verdict, "#5b6575"),
-            "stats": f"{signed(m.mean_diff)}  {m.wins}/{m.ties}/{m.losses}",
+            "stats": f"{signed(m.mean_diff)}   W/T/L {m.wins}/{m.ties}/{m.losses}",
             "stats_x": PLOT_WIDTH - STATS_WIDTH + 4,
         })
     height = 2 * PAD + ROW_HEIGHT * max(1, len(rows)) + 10

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drafting.errors import ConfigError
+from drafting.evaluation.compare_context import SMALL_PAIRING
 from drafting.evaluation.rundir import Run, load_run
 
 #: More variants than this is almost surely a typo (and hours of drafting).
@@ -205,6 +206,10 @@ def build_matrix(runs: Sequence[Run | str | Path]) -> Matrix:
     for label, run in zip(variant_labels(loaded), loaded, strict=True):
         if run.summary is None or not any(m.n for m in run.summary.metrics.values()):
             warnings.append(f"{label} ({run.id}) has no scored case")
+    scored = [c.n for row in rows for c in row.cells if c.n]
+    if scored and max(scored) < SMALL_PAIRING:
+        warnings.append(f"at most {max(scored)} scored case(s) per variant: means and intervals "
+                        f"this small a sample are unreliable (want at least {SMALL_PAIRING})")
     return Matrix(
         labels=variant_labels(loaded),
         runs=[r.id for r in loaded],

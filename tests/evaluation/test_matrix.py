@@ -60,7 +60,8 @@ def test_matrix_marks_the_best_variant_per_metric(tmp_path: Path) -> None:
     assert [c.best for c in rows["quality"].cells] == [False, True, False]
     assert [c.best for c in rows["cost"].cells] == [False, False, True]  # lower is better
     assert rows["quality"].cells[1].mean == pytest.approx(0.7) and rows["quality"].cells[1].n == 4
-    assert not m.warnings
+    assert m.warnings == ["at most 4 scored case(s) per variant: means and intervals this small a "
+                          "sample are unreliable (want at least 10)"]
 
 
 def test_matrix_marks_no_best_when_all_equal_and_warns_on_other_case_sets(tmp_path: Path) -> None:
