@@ -13,10 +13,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.compare import Comparison
     from drafting.evaluation.gate import GateResult
     from drafting.evaluation.records import RunSummary
+    from drafting.evaluation.rundir import Run
 
 
 def run(
-    suite: Annotated[Path, typer.Argument(help="The suite file (eval/suites/*.yaml).")],
+    suite: Annotated[
+        Path | None,
+        typer.Argument(help="The suite file (eval/suites/*.yaml); not needed with --resume."),
+    ] = None,
     fixtures: Annotated[
         str | None, typer.Option("--fixtures", help="Fixture mode: live, record, replay or auto.")
     ] = None,
@@ -36,7 +40,11 @@ def run(
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Cases drafted at once.")] = 4,
     resume: Annotated[
-        Path | None, typer.Option("--resume", help="Finish this interrupted run directory.")
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Finish this interrupted run directory (its config.json gives the suite).",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -61,20 +69,33 @@ def run(
     allowed rate, no scored case), unless --report-only.
     """
     from drafting.cli.progress import ProgressBar
-    from drafting.evaluation.gate import check_run
+    from drafting.errors import ConfigError
     from drafting.evaluation.matrix import expand_variants
     from drafting.evaluation.runner import run_suite
+    from drafting.evaluation.suite import Suite
 
     variants = expand_variants(prompt or [], [model] if model else [])
+    target: Path | Suite
+    if suite is not None:
+        target = suite
+    elif resume is not None and len(variants) == 1:
+        from drafting.evaluation.resume import recorded_suite
+
+        target = recorded_suite(resume, fixtures=fixtures, cases=cases,
+                                prompts=variants[0].prompts or None, model=variants[0].model)
+    elif resume is None:
+        raise ConfigError("give a SUITE file, or --resume RUN_DIR")
+    else:
+        raise ConfigError("--resume finishes one run; it cannot be combined with a matrix")
     if len(variants) > 1:
         from drafting.cli.eval_matrix import run_variants
 
         return run_variants(
-            suite, variants, report_only=report_only, quiet=quiet, fixtures=fixtures,
+            target, variants, report_only=report_only, quiet=quiet, fixtures=fixtures,
             cases=cases, concurrency=concurrency, resume=resume, out=out,
         )
     result = run_suite(
-        suite,
+        target,
         fixtures=fixtures,
         cases=cases,
         prompts=variants[0].prompts,
@@ -84,12 +105,47 @@ def run(
         out=out,
         observer=None if quiet else ProgressBar(),
     )
+    _print_outcome(result)
+    return _gate_exit(result, report_only)
+
+
+def retry(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory whose failed cases to retry.")],
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Cases drafted at once.")] = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Exit 0 even when the run breaks its gate.")
+    ] = False,
+) -> int:
+    """Draft and score again only the failed cases of a run, into the same run directory."""
+    from drafting.cli.progress import ProgressBar
+    from drafting.evaluation.resume import retry_failed
+
+    result, retried = retry_failed(
+        run_dir, concurrency=concurrency, observer=None if quiet else ProgressBar()
+    )
+    if not retried:
+        err_console.print("no failed case to retry")
+    else:
+        still = {row.case_id for row in result.results if row.status == "failed"}
+        err_console.print(f"retried {len(retried)} case(s): {len(set(retried) - still)} now ok, "
+                          f"{len(set(retried) & still)} failed again")
+    _print_outcome(result)
+    return _gate_exit(result, report_only)
+
+
+def _print_outcome(result: Run) -> None:
     if result.summary is not None:
         print_table(summary_table(result.summary))
         if result.summary.cases.failed:
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"
             )
+
+
+def _gate_exit(result: Run, report_only: bool) -> int:
+    from drafting.evaluation.gate import check_run
+
     verdict = check_run(result)
     for failure in verdict.failures:
         err_console.print(f"[red]gate:[/red] {escape(failure.metric)}: {escape(failure.message)}")
@@ -260,6 +316,7 @@ def register(app: typer.Typer) -> None:
     from drafting.cli.evaluate import eval_app
 
     eval_app.command("run")(run)
+    eval_app.command("retry")(retry)
     eval_app.command("compare")(compare)
     eval_app.command("check")(check)
     eval_app.command("baseline")(baseline)
