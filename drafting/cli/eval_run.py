@@ -134,6 +134,60 @@ def retry(
     return _gate_exit(result, report_only)
 
 
+def runs(
+    folder: Annotated[
+        Path | None, typer.Argument(help="The runs folder (default: eval/runs here).")
+    ] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Only runs of this suite.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="stdout format: table or json.")
+    ] = "table",
+) -> int:
+    """List past runs, newest first: suite, date, variant, cases, failures, headline metrics."""
+    from drafting.errors import ConfigError
+    from drafting.evaluation.history import list_runs
+
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
+    listing = list_runs(folder if folder is not None else Path("eval") / "runs", suite=suite)
+    if output_format == "json":
+        import json
+
+        print(json.dumps([item.to_dict() for item in listing], indent=2, ensure_ascii=False))
+        return 0
+    if not listing:
+        err_console.print("no runs")
+        return 0
+    print_table(runs_table(listing))
+    return 0
+
+
+def runs_table(listing: list[Any]) -> Any:
+    """Past runs as a rich table (one row each; headline metrics as columns)."""
+    from rich.box import SIMPLE_HEAD
+    from rich.table import Table
+
+    from drafting.evaluation.formatting import fmt
+
+    names = list(dict.fromkeys(n for item in listing for n in item.headline))
+    table = Table(box=SIMPLE_HEAD, pad_edge=False)
+    for col in ("run", "suite", "date", "variant"):
+        table.add_column(col, no_wrap=True)
+    for col in ("cases", "failed", *names):
+        table.add_column(col, justify="right", no_wrap=True)
+    for item in listing:
+        if item.problem:
+            table.add_row(escape(item.run_id), "", "", f"[red]{escape(item.problem)}[/]")
+            continue
+        failed = str(item.failed) + ("" if item.finished else " (unfinished)")
+        table.add_row(
+            escape(item.run_id), escape(item.suite), item.created_at.replace("T", " ")[:16],
+            escape(item.variant), str(item.cases), failed,
+            *(fmt(item.headline.get(n)) for n in names),
+        )
+    return table
+
+
 def _print_outcome(result: Run) -> None:
     if result.summary is not None:
         print_table(summary_table(result.summary))
@@ -317,6 +371,7 @@ def register(app: typer.Typer) -> None:
 
     eval_app.command("run")(run)
     eval_app.command("retry")(retry)
+    eval_app.command("runs")(runs)
     eval_app.command("compare")(compare)
     eval_app.command("check")(check)
     eval_app.command("baseline")(baseline)

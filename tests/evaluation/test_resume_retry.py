@@ -92,3 +92,28 @@ def test_run_without_suite_or_resume_says_what_to_give(capsys: pytest.CaptureFix
     assert code == 1 and "give a SUITE file, or --resume RUN_DIR" in err
     code, _, err = _run(capsys, "eval", "retry", "/nonexistent/run")
     assert code == 1 and "not a run directory" in err
+
+
+def test_runs_lists_past_runs_newest_first(
+    suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    runs_dir = tmp_path / "runs"
+    _run(capsys, "eval", "run", str(suite), "--out", str(runs_dir), "-q")
+    monkeypatch.setenv("FAKE_DRAFT_FAIL", "case-02")
+    _run(capsys, "eval", "run", str(suite), "--out", str(runs_dir), "-q", "--prompt",
+         "diagnosis=v2")
+    (runs_dir / "not-a-run").mkdir()
+    code, out, _ = _run(capsys, "eval", "runs", str(runs_dir), "--format", "json")
+    assert code == 0
+    listing = __import__("json").loads(out)
+    assert len(listing) == 2 and {i["suite"] for i in listing} == {"test-suite"}
+    newest, oldest = listing
+    assert "diagnosis=v2" in newest["variant"] and newest["failed"] == 1 and newest["cases"] == 4
+    assert oldest["failed"] == 0 and oldest["finished"]
+    assert set(newest["headline"]) == {"cost.tokens"}  # the headline metrics it has
+    code, out, _ = _run(capsys, "eval", "runs", str(runs_dir))
+    row = next(line for line in out.splitlines() if "diagnosis=v2" in line)
+    assert "test-suite" in row and " 4 " in row  # one line per run, nothing wrapped
+    code, _, err = _run(capsys, "eval", "runs", str(tmp_path / "nowhere"))
+    assert code == 1 and "no runs folder here" in err
