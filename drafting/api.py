@@ -168,7 +168,7 @@ def draft_report(
         prompts: Prompt version per stage (``{"diagnosis": "v2"}``), or loaded `PromptSpec` objects;
             unspecified stages use ``v1``.
         retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
-        on_progress: Called as ``(stage, "start"|"done", record)``.
+        on_progress: Called as ``(stage, "start"|"done"|"failed", record)``.
 
     Returns:
         The draft with its provenance.

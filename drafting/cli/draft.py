@@ -64,6 +64,8 @@ def draft(
     def progress(stage: str, event: str, record) -> None:  # noqa: ANN001 - a StageRecord
         if event == "start":
             err_console.print(f"[dim]drafting {stage}…[/dim]")
+        elif event == "failed":
+            err_console.print(f"[red]✗[/red] {stage}: failed after {record.attempts} attempt(s)")
         else:
             tokens = record.prompt_tokens + record.completion_tokens
             err_console.print(

@@ -175,8 +175,11 @@ def default_draft_fn(s: Suite, endpoint: Endpoint | None) -> DraftFn:
     prompts = dict(drafter.prompts) or None
 
     async def draft(case: Case) -> Draft:
+        from drafting.evaluation.case_rows import report_stage
+
         return await adraft_report(
-            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts, retrieval=retriever
+            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts,
+            retrieval=retriever, on_progress=report_stage,
         )
 
     return draft
