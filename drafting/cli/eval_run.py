@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.records import RunSummary
     from drafting.evaluation.rundir import Run
 
+#: Failed cases listed after a run, one line each with the reason.
+MAX_FAILURE_LINES = 20
+
 
 def run(
     suite: Annotated[
@@ -191,6 +194,14 @@ def runs_table(listing: list[Any]) -> Any:
 def _print_outcome(result: Run) -> None:
     if result.summary is not None:
         print_table(summary_table(result.summary))
+        failed = [row for row in result.results if row.status == "failed"]
+        for row in failed[:MAX_FAILURE_LINES]:
+            err = row.error
+            where = f" in {err.stage}" if err and err.stage else ""
+            why = f"{err.type}: {err.message}" if err else "unknown error"
+            err_console.print(f"[red]failed[/red] {escape(row.case_id)}{where}: {escape(why)}")
+        if len(failed) > MAX_FAILURE_LINES:
+            err_console.print(f"... and {len(failed) - MAX_FAILURE_LINES} more")
         if result.summary.cases.failed:
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"

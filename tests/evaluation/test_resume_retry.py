@@ -33,9 +33,12 @@ def test_retry_reruns_only_the_failed_cases_into_the_same_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("FAKE_DRAFT_FAIL", "case-01,case-03")
-    code, out, _ = _run(capsys, "eval", "run", str(suite), "--out", str(tmp_path / "runs"), "-q")
+    code, out, run_err = _run(capsys, "eval", "run", str(suite), "--out", str(tmp_path / "runs"),
+                               "-q")
     assert code == 1
     run_dir = Path(out.strip().splitlines()[-1])
+    # One line per failed case, with the reason, not just the error type.
+    assert "failed case-01: RuntimeError: fake failure for case-01" in run_err
     before = {row.case_id: row for row in load_run(run_dir).results}
     assert {c for c, r in before.items() if r.status == "failed"} == {"case-01", "case-03"}
 
