@@ -53,11 +53,11 @@ def coerce_case(case: CaseLike) -> Case:
 
 
 def _prompt_set(prompts: dict[str, str] | dict[str, PromptSpec] | None) -> dict[str, PromptSpec]:
-    if prompts and all(isinstance(v, PromptSpec) for v in prompts.values()):
-        full = load_prompt_set()
-        full.update(prompts)  # type: ignore[arg-type]
-        return full
-    return load_prompt_set(prompts)  # type: ignore[arg-type]
+    """Every stage's prompt: versions given by name are loaded, given `PromptSpec`s used as they are."""
+    given = prompts or {}
+    versions = {stage: v for stage, v in given.items() if isinstance(v, str)}
+    specs = {stage: v for stage, v in given.items() if isinstance(v, PromptSpec)}
+    return {**load_prompt_set(versions), **specs}
 
 
 def _retriever(store: ReferenceStore | None, retrieval: Retriever | str | None) -> Retriever:

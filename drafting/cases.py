@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from drafting.errors import CaseFileError
+from drafting.errors import CaseFileError, InputError
 from drafting.schema import Case, is_safe_case_id
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ def nesting_depth(text: str) -> int:
 
 
 def validation_error_to_input_error(
-    exc: ValidationError, *, path: str | Path | None, error_type: type[CaseFileError] = CaseFileError
-) -> CaseFileError:
+    exc: ValidationError, *, path: str | Path | None, error_type: type[InputError] = CaseFileError
+) -> InputError:
     """Turn a pydantic error into one line naming the first bad field (and how many more).
 
     The returned error's ``problems`` holds one error per bad field, for reports that list them all.
@@ -109,7 +109,7 @@ def validation_error_to_input_error(
     return error
 
 
-def _one_problem(err: Any, path: str | Path | None, error_type: type[CaseFileError]) -> CaseFileError:
+def _one_problem(err: Any, path: str | Path | None, error_type: type[InputError]) -> InputError:
     loc = ".".join(str(p) for p in err["loc"]) or "(document)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
@@ -283,7 +283,7 @@ class ReferenceStore:
         return [c.id for c in self.cases]
 
 
-class _BlockDumper(_SafeDumper):  # type: ignore[misc, valid-type]
+class _BlockDumper(_SafeDumper):
     """Writes multi-line strings as literal blocks so case files stay readable in review."""
 
 

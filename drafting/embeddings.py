@@ -27,6 +27,7 @@ from drafting.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
 #: Recorded in provenance and in cache keys.
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -64,7 +65,7 @@ def _missing_extra() -> ConfigError:
 
 
 @lru_cache(maxsize=1)
-def sentence_model():  # noqa: ANN201 - a SentenceTransformer; typed loosely to keep imports lazy
+def sentence_model() -> SentenceTransformer:
     """The MiniLM sentence-transformer, loaded once per process on the CPU."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

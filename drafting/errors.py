@@ -91,11 +91,11 @@ class FixtureFileError(ConfigError):
 
 
 class EndpointError(DraftingError):
-    """A model endpoint failed after the retry budget was spent.
+    """A model endpoint failed (HTTP error, timeout, unreachable) after the retry budget was spent.
 
     Args:
         message: What happened.
-        endpoint: The base URL (never the key).
+        endpoint: The endpoint's host (never the URL's query or the key).
         status: The HTTP status, when there was a response.
     """
 
@@ -111,11 +111,14 @@ class EndpointError(DraftingError):
 
 
 class ReplyParseError(DraftingError):
-    """A model reply that did not parse into the expected schema, even after repair.
+    """A model reply that is unusable: empty, not JSON, not the expected schema, or cut off.
+
+    `drafting.parsing` raises it for one reply; the chain raises it for a stage once its repair
+    attempt is spent too (with ``attempts`` holding every reply).
 
     Args:
-        message: The validation problem.
-        raw_reply: The reply text exactly as the model sent it (the last attempt).
+        message: The problem.
+        raw_reply: The reply text exactly as the model sent it (the last one).
         stage: The chain stage, when known.
         attempts: Every raw reply seen, first to last.
         truncated: The reply was cut off at the token limit (``finish_reason: length``).

@@ -36,6 +36,15 @@ def test_each_mode_finds_the_expected_neighbour_and_never_the_query(store, mode)
         assert hits[0].score >= hits[1].score >= hits[2].score
 
 
+def test_a_dense_retriever_built_without_embeddings_says_so(store):
+    bm25_only = make(store, "bm25")
+    hand_built = Retriever(
+        store, bm25_only.index, mode="dense", fields=bm25_only.fields, embed_fn=HashEmbedder()
+    )
+    with pytest.raises(ConfigError, match="needs embeddings"):
+        hand_built.search(store.get("knee-acl-1"), k=1)
+
+
 def test_hybrid_records_which_retrievers_found_each_hit(store):
     hits = make(store, "hybrid").search(store.get("knee-acl-1"), k=5)
     top = hits[0]

@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from drafting.cli import cases
+from drafting.cli import cases, draft, eval_run, eval_score, evaluate, fixtures, retrieve
 from drafting.cli._common import err_console
 from drafting.errors import DraftingError, EndpointError, InputError, ReplyParseError
 
@@ -23,14 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cases.app, name="cases")
-
-for _module in ("fixtures", "retrieve", "draft", "evaluate", "eval_run", "eval_score"):
-    # Command groups other issues add; each registers itself on `app` when present.
-    try:
-        __import__(f"drafting.cli.{_module}", fromlist=["register"]).register(app)
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a group is not written yet
-        if exc.name != f"drafting.cli.{_module}":
-            raise
+for _group in (fixtures, retrieve, draft, evaluate, eval_run, eval_score):
+    _group.register(app)
 
 
 #: Exit status per error kind: 1 bad input or config, 2 endpoint failure, 3 unparseable reply.

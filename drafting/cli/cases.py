@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drafting.cli._common import console, err_console, escape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.schema import Case
 
 app = typer.Typer(help="Reference cases: validate, import, show, schema.", no_args_is_help=True)
 
@@ -99,7 +102,7 @@ def schema() -> int:
     return 0
 
 
-def _print_case(case) -> None:  # noqa: ANN001 - a drafting.schema.Case
+def _print_case(case: Case) -> None:
     from rich.panel import Panel
 
     inp = case.input

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drafting.cli._common import err_console
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drafting.schema import StageRecord
 
 
 class OutputFormat(StrEnum):
@@ -61,8 +64,8 @@ def draft(
     )
     store = ReferenceStore.load(*corpus, strict=False) if corpus else None
 
-    def progress(stage: str, event: str, record) -> None:  # noqa: ANN001 - a StageRecord
-        if event == "start":
+    def progress(stage: str, event: str, record: StageRecord | None) -> None:
+        if event == "start" or record is None:  # "done" always carries the stage's record
             err_console.print(f"[dim]drafting {stage}…[/dim]")
         elif event == "failed":
             err_console.print(f"[red]✗[/red] {stage}: failed after {record.attempts} attempt(s)")

@@ -1,14 +1,19 @@
 """Model endpoints over the OpenAI protocol: configuration, clients, fixtures, retries.
 
-Typical use in the chain::
+Typical use (as `drafting.chain` does it)::
 
     endpoint = resolve_endpoint()                       # args > env > defaults
     llm = chat_model(endpoint, temperature=0, max_tokens=400, seed=0)
     bound = llm.bind(**structured_output_kwargs(endpoint, FindingsOutput))
-    with fixture_context(stage="findings", case_id=case.id), endpoint_errors(endpoint):
+    with fixture_context(stage="findings", case_id=case.id) as timing, endpoint_errors(endpoint):
         msg = await bound.ainvoke(messages)
-    findings = FindingsOutput.model_validate_json(msg.content)
+    if msg.response_metadata.get("finish_reason") == "length":
+        ...                                             # cut off: see drafting.parsing.truncation_error
+    findings = parse_reply(msg.content, FindingsOutput, stage="findings")  # drafting.parsing
 
+Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `fixtures`
+(record/replay), `retry` (backoff on tenacity), `handling` (typed errors), `compat` (server
+dialects), `local_server` (the embedded llama.cpp server), `fixture_admin` (stats and pruning).
 Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
 """
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import httpx
     import openai
     from langchain_openai import ChatOpenAI
+    from pydantic import BaseModel
 
 #: The key handed to the SDK when the real one is supplied elsewhere (embedded server: the
 #: forwarding transport sets it) or not needed (replay, keyless compatible servers).
@@ -68,8 +69,8 @@ def _ssl_context() -> ssl.SSLContext:
     """One verified SSL context per process.
 
     httpx builds a new context for every transport, and loading the CA bundle costs ~30 ms of
-    blocking CPU; the chain builds a client per stage per case, so under concurrency that alone
-    stalled the event loop for seconds.
+    blocking CPU; every client has a sync and an async stack and the async one a network transport
+    per event loop, so building contexts per transport stalled the event loop under concurrency.
     """
     import httpx
 
@@ -153,7 +154,8 @@ def openai_client(endpoint: Endpoint) -> openai.OpenAI:
         base_url=endpoint.client_base_url,
         timeout=endpoint.timeout_s,
         max_retries=0,
-        http_client=http_client(endpoint),
+        # openai types http_client as an httpx2 client; the httpx client works (tests/llm).
+        http_client=http_client(endpoint),  # type: ignore[arg-type]
     )
 
 
@@ -166,7 +168,8 @@ def async_openai_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
         base_url=endpoint.client_base_url,
         timeout=endpoint.timeout_s,
         max_retries=0,
-        http_client=async_http_client(endpoint),
+        # openai types http_client as an httpx2 client; the httpx client works (tests/llm).
+        http_client=async_http_client(endpoint),  # type: ignore[arg-type]
     )
 
 
@@ -206,9 +209,10 @@ def judge_llm(endpoint: Endpoint, **kwargs: Any) -> Any:
 
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     from ragas.llms import llm_factory
+    from ragas.llms.base import InstructorLLM
 
     llm = llm_factory(endpoint.model, provider="openai", client=async_openai_client(endpoint), **kwargs)
-    if endpoint.structured_output == "json_object_schema":
+    if endpoint.structured_output == "json_object_schema" and isinstance(llm, InstructorLLM):
         # ragas drives instructor in JSON mode: ``{"type": "json_object"}`` with the schema only
         # in the prompt, which a small local model does not follow. llama.cpp constrains
         # decoding by grammar when the schema rides along, so add it to every request.
@@ -239,17 +243,17 @@ class _SchemaInjectingClient:
         return getattr(self._inner, name)
 
 
-def _json_schema(model_cls: type[Any]) -> dict[str, Any]:
+def _json_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
     """A model's JSON schema, generated once per class (~4 ms each time otherwise); a copy."""
     return copy.deepcopy(_cached_schema(model_cls))
 
 
 @lru_cache(maxsize=64)
-def _cached_schema(model_cls: type[Any]) -> dict[str, Any]:
+def _cached_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
     return model_cls.model_json_schema()
 
 
-def structured_output_kwargs(endpoint: Endpoint, model_cls: type[Any]) -> dict[str, Any]:
+def structured_output_kwargs(endpoint: Endpoint, model_cls: type[BaseModel]) -> dict[str, Any]:
     """The ``.bind(...)`` kwargs that ask this endpoint for JSON matching a pydantic model.
 
     The one place that knows how servers differ: OpenAI takes ``json_schema``; llama.cpp's

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from types import TracebackType
+from typing import TYPE_CHECKING, Literal
 
 from drafting.errors import DraftingError, EndpointError, ReplyParseError
 from drafting.llm.config import Endpoint
 from drafting.parsing import truncation_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    import openai
 
 _MAX_DETAIL = 200
 
@@ -47,33 +51,29 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
     wrapped = _wrapped_project_error(exc)
     if wrapped is not None:
         return wrapped
+    import httpx
+    import openai
+
     host = endpoint.host
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - openai is a core dependency
-        openai = None  # type: ignore[assignment]
     if isinstance(exc, IndexError):
         # Raised inside a model call only by LangChain reading ``generations[0]`` of a reply
         # whose ``choices`` list was empty: the server answered with no completion.
         return EndpointError(
             f"{endpoint.model}: the reply held no completion (empty 'choices')", endpoint=host
         )
-    if openai is not None:
-        if isinstance(exc, openai.LengthFinishReasonError):
-            return _truncated(exc)
-        if isinstance(exc, openai.APIStatusError):
-            return EndpointError(f"{endpoint.model}: {_detail(exc)}", endpoint=host, status=exc.status_code)
-        if isinstance(exc, openai.APITimeoutError):
-            return EndpointError(
-                f"{endpoint.model}: timed out after {endpoint.timeout_s:g}s (retries spent)",
-                endpoint=host,
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__
-            reason = type(cause).__name__ if cause else "connection failed"
-            return EndpointError(f"{endpoint.model}: cannot reach endpoint ({reason})", endpoint=host)
-    import httpx
-
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return _truncated(exc)
+    if isinstance(exc, openai.APIStatusError):
+        return EndpointError(f"{endpoint.model}: {_detail(exc)}", endpoint=host, status=exc.status_code)
+    if isinstance(exc, openai.APITimeoutError):
+        return EndpointError(
+            f"{endpoint.model}: timed out after {endpoint.timeout_s:g}s (retries spent)",
+            endpoint=host,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        reason = type(cause).__name__ if cause else "connection failed"
+        return EndpointError(f"{endpoint.model}: cannot reach endpoint ({reason})", endpoint=host)
     if isinstance(exc, httpx.HTTPStatusError):
         return EndpointError(endpoint.model, endpoint=host, status=exc.response.status_code)
     if isinstance(exc, httpx.TimeoutException):
@@ -83,14 +83,14 @@ def translate(exc: BaseException, endpoint: Endpoint) -> BaseException | None:
     return None
 
 
-def _truncated(exc: BaseException) -> ReplyParseError:
+def _truncated(exc: openai.LengthFinishReasonError) -> ReplyParseError:
     """`truncation_error` for the SDK's ``parse`` path, which raises instead of replying."""
-    from drafting.llm.fixtures import _context
+    from drafting.llm.fixtures.context import current_call
 
     raw = ""
     with contextlib.suppress(AttributeError, IndexError):
-        raw = exc.completion.choices[0].message.content or ""  # type: ignore[attr-defined]
-    return truncation_error(raw, _context.get()[0])
+        raw = exc.completion.choices[0].message.content or ""
+    return truncation_error(raw, current_call()[0])
 
 
 class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_errors(ep):`
@@ -114,7 +114,7 @@ class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_erro
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:  # never swallows: a typed error replaces the exception
         if exc is None or not isinstance(exc, Exception):
             return False
         typed = translate(exc, self.endpoint)
@@ -132,5 +132,5 @@ class endpoint_errors:  # noqa: N801 - used like a function: `with endpoint_erro
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         return self.__exit__(exc_type, exc, tb)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import http.client
 import importlib.util
 import logging
@@ -28,6 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -161,15 +161,17 @@ class LocalServer:
         env["API_KEY"] = self.api_key
         log.info("starting the embedded model server on 127.0.0.1:%d", self.port)
         started = time.monotonic()
-        popen = functools.partial(
-            subprocess.Popen,
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
+
+        def popen() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+
         # The parent-death signal fires when the *thread* that forked exits, so fork from one
         # long-lived thread, not from whichever worker thread made the first request.
         self.process = _spawner().submit(popen).result()
@@ -278,7 +280,7 @@ def _register_cleanup() -> None:
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
 
-        def _on_sigterm(signum: int, frame: object) -> None:
+        def _on_sigterm(signum: int, frame: FrameType | None) -> None:
             stop_server()
             if callable(previous):
                 previous(signum, frame)

@@ -250,9 +250,16 @@ class Retriever:
             scores = self._bm25_scores(text)
             lists["bm25"] = _top(scores, allowed & (scores > 0), depth)
         if self.mode in ("dense", "hybrid"):
-            if query_vector is None:
-                query_vector = self._embed_fn([text])[0]  # type: ignore[misc]
-            sims = self.index.embeddings @ np.asarray(query_vector, dtype=np.float32)
+            corpus_vectors = self.index.embeddings
+            if corpus_vectors is None or (query_vector is None and self._embed_fn is None):
+                # `from_store` always provides both for these modes; a hand-built one may not.
+                raise ConfigError(
+                    f"retrieval mode {self.mode!r} needs embeddings, and this retriever has none",
+                    field="retrieval_mode",
+                )
+            if query_vector is None and self._embed_fn is not None:
+                query_vector = self._embed_fn([text])[0]
+            sims = corpus_vectors @ np.asarray(query_vector, dtype=np.float32)
             lists["dense"] = _top(sims, allowed, depth)
         if self.mode == "hybrid":
             return self._fuse(lists, k)

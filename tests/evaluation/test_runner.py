@@ -222,7 +222,7 @@ def test_fixture_keys_recorded_per_case(suite_file: Path, tmp_path: Path) -> Non
     fixtures = pytest.importorskip("drafting.llm.fixtures")
 
     async def recording(case: Case) -> Draft:
-        fixtures._note_used(f"key-{case.id}")  # what the replay transport does per exchange
+        fixtures.note_used(f"key-{case.id}")  # what the replay transport does per exchange
         return make_draft(case)
 
     run = run_suite(suite_file, draft_fn=recording, metrics=FAKE_METRICS, out=tmp_path,

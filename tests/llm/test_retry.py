@@ -149,3 +149,74 @@ def test_policy_budget():
     assert policy.wait(2, 1, None) == pytest.approx(2, rel=0.11)
     assert policy.wait(3, 3, None) is None  # attempts spent
     assert policy.wait(1, 4.5, 1.0) is None  # wait budget spent
+
+
+class _Scripted:
+    """An inner transport answering from a script (a status, or an exception to raise)."""
+
+    def __init__(self, *script: int | Exception):
+        self.script = list(script)
+        self.calls = 0
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(step, Exception):
+            raise step
+        return httpx.Response(step, json={"status": step}, request=request)
+
+
+_FAST = RetryPolicy(max_attempts=4, max_wait_s=5, backoff_s=0.001)
+
+
+@pytest.mark.parametrize(
+    ("script", "calls", "status"),
+    [
+        ((503, 502, 200), 3, 200),  # retried until an answer
+        ((500, 500, 500), 2, 500),  # a 500 is retried once only; the last response surfaces
+        ((500, 503, 500, 200), 3, 500),  # ... counting every 500 of the request
+        ((429,), 4, 429),  # attempts spent: the last response surfaces, body readable
+        ((400,), 1, 400),  # not retried
+    ],
+)
+async def test_sync_and_async_transports_share_one_policy(
+    script: tuple[int, ...], calls: int, status: int
+) -> None:
+    from drafting.llm.retry import AsyncRetryTransport, RetryTransport
+
+    sync_inner, async_inner = _Scripted(*script), _Scripted(*script)
+    request = httpx.Request("POST", "http://model.test/v1/chat/completions")
+    sync_reply = RetryTransport(httpx.MockTransport(sync_inner.answer), _FAST).handle_request(request)
+    async_reply = await AsyncRetryTransport(
+        httpx.MockTransport(async_inner.answer), _FAST
+    ).handle_async_request(request)
+    assert (sync_inner.calls, async_inner.calls) == (calls, calls)
+    assert sync_reply.status_code == async_reply.status_code == status
+    assert sync_reply.read() and (await async_reply.aread())
+
+
+async def test_transport_errors_are_retried_then_raised_as_themselves() -> None:
+    from drafting.llm.retry import AsyncRetryTransport, RetryTransport
+
+    request = httpx.Request("POST", "http://model.test/v1/chat/completions")
+    sync_inner = _Scripted(httpx.ConnectError("refused"))
+    with pytest.raises(httpx.ConnectError):
+        RetryTransport(httpx.MockTransport(sync_inner.answer), _FAST).handle_request(request)
+    async_inner = _Scripted(httpx.ReadTimeout("slow"), 200)
+    reply = await AsyncRetryTransport(httpx.MockTransport(async_inner.answer), _FAST).handle_async_request(
+        request
+    )
+    assert (sync_inner.calls, async_inner.calls, reply.status_code) == (4, 2, 200)
+
+
+async def test_concurrent_requests_each_get_their_own_budget() -> None:
+    import asyncio
+
+    from drafting.llm.retry import AsyncRetryTransport
+
+    inner = _Scripted(500)
+    transport = AsyncRetryTransport(httpx.MockTransport(inner.answer), _FAST)
+    request = httpx.Request("POST", "http://model.test/v1/chat/completions")
+    replies = await asyncio.gather(*(transport.handle_async_request(request) for _ in range(5)))
+    assert [r.status_code for r in replies] == [500] * 5
+    assert inner.calls == 10  # each request: its first 500 and one retry
