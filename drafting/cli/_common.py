@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.table import Table
 
 #: Results go to stdout; progress, warnings and errors to stderr.
 console = Console(highlight=False, soft_wrap=True)
@@ -16,7 +21,7 @@ def escape(text: object) -> str:
     return _escape(str(text))
 
 
-def print_table(table: object, *, to: Console | None = None) -> None:
+def print_table(table: Table, *, to: Console | None = None) -> None:
     """Print a rich table; off a terminal (a CI log, a pipe) at its natural width, so columns
     neither wrap at 80 characters nor cut names mid-word."""
     from rich.measure import Measurement

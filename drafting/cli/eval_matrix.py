@@ -11,6 +11,7 @@ from drafting.cli._common import console, err_console, escape, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.matrix import Matrix, Variant
+    from drafting.evaluation.suite import Suite
 
 
 def matrix_table(m: Matrix) -> Any:
@@ -72,7 +73,7 @@ def matrix(
 
 
 def run_variants(
-    suite: Path, variants: list[Variant], *, report_only: bool, quiet: bool, **options: Any
+    suite: Path | Suite, variants: list[Variant], *, report_only: bool, quiet: bool, **options: Any
 ) -> int:
     """Run every variant, print the matrix, then the run directories (one per line).
 

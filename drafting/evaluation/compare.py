@@ -100,10 +100,10 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (with each metric's verdict)."""
         d = asdict(self)
-        for m, obj in zip(d["metrics"], self.metrics, strict=True):
-            m["verdict"] = obj.verdict
-        for item, obj in zip(d["config"], self.config, strict=True):
-            item["differs"] = obj.differs
+        for m, metric in zip(d["metrics"], self.metrics, strict=True):
+            m["verdict"] = metric.verdict
+        for item, setting in zip(d["config"], self.config, strict=True):
+            item["differs"] = setting.differs
         return d
 
     def metric(self, name: str) -> MetricComparison:
@@ -221,7 +221,7 @@ def difference_plot(metrics: list[MetricComparison]) -> dict[str, Any]:
         width, height and rows (name, zero, x0/x1, axis labels, points, mean, ci, colour).
     """
     inner = PLOT_WIDTH - LABEL_WIDTH - STATS_WIDTH - 2 * PAD
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in (m for m in metrics if m.n_paired):
         values = [*m.diffs.values(), m.ci_low or 0.0, m.ci_high or 0.0]
         span = max(abs(v) for v in values) or 1.0

@@ -256,10 +256,10 @@ def changed_drafts(
     out: list[DraftPair] = []
     for case_id, score in ranked[:top]:
         a_row, b_row = rows_a.get(case_id), rows_b.get(case_id)
-        values = {}
+        values: dict[str, tuple[float, float]] = {}
         for name in bounded:
-            d = diffs.get(name, {}).get(case_id)
-            if d is not None and abs(d) > 1e-9 and a_row and b_row:
+            delta = diffs.get(name, {}).get(case_id)
+            if delta is not None and abs(delta) > 1e-9 and a_row and b_row:
                 va, vb = a_row.scored_value(name), b_row.scored_value(name)
                 if va is not None and vb is not None:
                     values[name] = (va, vb)

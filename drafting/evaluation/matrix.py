@@ -18,6 +18,7 @@ from typing import Any
 from drafting.errors import ConfigError
 from drafting.evaluation.compare_context import SMALL_PAIRING
 from drafting.evaluation.rundir import Run, load_run
+from drafting.evaluation.suite import Suite
 
 #: More variants than this is almost surely a typo (and hours of drafting).
 MAX_VARIANTS = 24
@@ -74,17 +75,18 @@ def expand_variants(prompt_items: Sequence[str], models: Sequence[str] = ()) -> 
     if len(set(model_values)) != len(model_values):
         raise ConfigError("a model is repeated", field="--model")
     prompt_combos = list(itertools.product(*(values for _, values in axes))) or [()]
+    model_axis: list[str | None] = list(model_values) or [None]
     variants = [
         Variant(prompts={stage: v for (stage, _), v in zip(axes, combo, strict=True)}, model=m)
         for combo in prompt_combos
-        for m in (model_values or [None])
+        for m in model_axis
     ]
     if len(variants) > MAX_VARIANTS:
         raise ConfigError(f"{len(variants)} variants is more than {MAX_VARIANTS}; run fewer at once")
     return variants
 
 
-def run_matrix(suite: str | Path, variants: Sequence[Variant], **options: Any) -> list[Run]:
+def run_matrix(suite: str | Path | Suite, variants: Sequence[Variant], **options: Any) -> list[Run]:
     """Run a suite once per variant, one after the other (see `run_suite` for ``options``).
 
     Returns:

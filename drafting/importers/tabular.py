@@ -36,7 +36,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -250,7 +250,7 @@ class TabularImporter:
                 line = reader.line_num
                 yield f"{path}:{line}", row
 
-    def _check_columns(self, header: list[str], path: Path) -> None:
+    def _check_columns(self, header: Sequence[str], path: Path) -> None:
         named = {self.mapping.id, *self.mapping.input_columns(), *self.mapping.gold_columns()}
         missing = sorted(c for c in named if c not in header)
         if missing:
