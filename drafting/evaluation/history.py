@@ -101,7 +101,9 @@ def list_runs(root: str | Path, *, suite: str | None = None) -> list[RunListing]
     base = Path(root)
     if not base.is_dir():
         raise ConfigError("no runs folder here (give the folder your runs are in)", path=base)
-    items = [_listing(d) for d in base.iterdir() if d.is_dir() and (d / rundir.CONFIG).exists()]
-    if suite is not None:
-        items = [i for i in items if i.suite == suite]
-    return sorted(items, key=lambda i: (i.created_at, i.run_id), reverse=True)
+    dirs = [d for d in base.iterdir() if d.is_dir() and (d / rundir.CONFIG).exists()]
+    # created_at has whole seconds: two runs started in the same second keep their order by the
+    # time their config.json was written.
+    keyed = [(_listing(d), (d / rundir.CONFIG).stat().st_mtime_ns) for d in dirs]
+    keyed.sort(key=lambda pair: (pair[0].created_at, pair[1], pair[0].run_id), reverse=True)
+    return [item for item, _ in keyed if suite is None or item.suite == suite]
