@@ -227,3 +227,19 @@ def test_difference_plot_rows_are_symmetric_around_zero(runs: tuple[Path, Path])
         assert all(row["x0"] <= p["x"] <= row["x1"] for p in row["points"])
     quality = next(r for r in plot["rows"] if r["name"] == "quality")
     assert quality["mean"] > quality["zero"] and quality["colour"] == "#1a7f37"
+
+
+def test_runs_written_before_descriptions_get_the_installed_prompts_description(
+    tmp_path: Path,
+) -> None:
+    from drafting.prompts import load_prompt
+
+    spec = load_prompt("diagnosis", "v1")
+    old = PromptRecord(version="v1", sha256=spec.sha256)  # no description recorded
+    edited = PromptRecord(version="v1", sha256="0" * 64)  # the file changed since: not claimed
+    a = build_run(tmp_path / "a", {"quality": {"x": 0.5}}, prompts={"diagnosis": old})
+    b = build_run(tmp_path / "b", {"quality": {"x": 0.5}}, prompts={"diagnosis": edited},
+                  cases_dir=str(tmp_path / "a"))
+    item = next(i for i in compare_runs(a, b).config if i.label == "prompt diagnosis")
+    assert item.a == f"v1 sha256 {spec.sha256[:12]}: {spec.description}"
+    assert item.b == "v1 sha256 000000000000"
