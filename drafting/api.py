@@ -231,7 +231,7 @@ def draft_report(
         retrieval: A retriever of any backend (`Retriever`, `LanceRetriever`, `LangChainSource`),
             a `RetrievalConfig` or mapping (``{"backend": "lancedb"}``), or a built-in mode
             (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
-        on_progress: Called as ``(stage, "start"|"done", record)``.
+        on_progress: Called as ``(stage, "start"|"done"|"failed", record)``.
         exclude_ids: Reference case ids never to retrieve for this case, besides its own id
             (e.g. the same patient filed under another id).
 

@@ -62,19 +62,27 @@ def read_yaml_file(
 def validation_error_to_input_error(
     exc: ValidationError, *, path: str | Path | None, error_type: type[InputError] = CaseFileError
 ) -> InputError:
-    """Turn a pydantic error into one line naming the first bad field (and how many more)."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(document)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
+    """Turn a pydantic error into one line naming the first bad field (and how many more).
+
+    The returned error's ``problems`` holds one error per bad field, for reports that list them all.
+    """
+    problems = [_one_problem(err, path, error_type) for err in exc.errors(include_url=False)]
+    first = problems[0]
+    extra = len(problems) - 1
+    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
+    error = error_type(f"{first.message}{more}", path=path, field=first.field)
+    error.problems = list(problems)
+    return error
+
+
+def _one_problem(err: Any, path: str | Path | None, error_type: type[InputError]) -> InputError:
+    loc = ".".join(str(p) for p in err["loc"]) or "(document)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
         msg = "unknown field"
-    elif first["type"] == "missing":
+    elif err["type"] == "missing":
         msg = "required field is missing"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(
-        errors
-    ) > 1 else ""
-    return error_type(f"{msg}{more}", path=path, field=loc)
+    return error_type(msg, path=path, field=loc)
 
 
 def case_from_data(data: Any, *, path: str | Path | None = None) -> Case:

@@ -261,7 +261,7 @@ class DraftingChain:
         prompts: The prompt per stage (see `drafting.prompts.load_prompt_set`).
         endpoint: Where the model is (see `drafting.llm.resolve_endpoint`).
         reference_budget: Token budget of each stage's references block.
-        on_progress: Called as ``(stage, "start"|"done", record)`` for progress display.
+        on_progress: Called as ``(stage, "start"|"done"|"failed", record)`` for progress display.
     """
 
     def __init__(
@@ -302,6 +302,11 @@ class DraftingChain:
             self.on_progress(stage, "done", record)
         return state
 
+    def _failed(self, stage: str, record: StageRecord) -> None:
+        # The attempts of a failed stage cost tokens too: report them (the harness counts them).
+        if self.on_progress:
+            self.on_progress(stage, "failed", record)
+
     def run_stage(self, stage: str, state: ChainState) -> ChainState:
         """Run one stage synchronously and return the updated state."""
         from drafting.llm import endpoint_errors, fixture_context
@@ -309,18 +314,22 @@ class DraftingChain:
         record, protocol = self._begin(stage, state)
         model = self._model(stage)
         messages = next(protocol)
-        while True:
-            started = time.perf_counter()
-            with (
-                fixture_context(stage=stage, case_id=state.case.id) as timing,
-                endpoint_errors(self.endpoint),
-            ):
-                reply = model.invoke(messages)
-            record.latency_s += timing.seconds(time.perf_counter() - started)
-            try:
-                messages = protocol.send(reply)
-            except StopIteration as done:
-                return self._finish(stage, state, record, done.value)
+        try:
+            while True:
+                started = time.perf_counter()
+                with (
+                    fixture_context(stage=stage, case_id=state.case.id) as timing,
+                    endpoint_errors(self.endpoint),
+                ):
+                    reply = model.invoke(messages)
+                record.latency_s += timing.seconds(time.perf_counter() - started)
+                try:
+                    messages = protocol.send(reply)
+                except StopIteration as done:
+                    return self._finish(stage, state, record, done.value)
+        except Exception:
+            self._failed(stage, record)
+            raise
 
     async def arun_stage(self, stage: str, state: ChainState) -> ChainState:
         """Run one stage asynchronously and return the updated state."""
@@ -329,18 +338,22 @@ class DraftingChain:
         record, protocol = self._begin(stage, state)
         model = self._model(stage)
         messages = next(protocol)
-        while True:
-            started = time.perf_counter()
-            with (
-                fixture_context(stage=stage, case_id=state.case.id) as timing,
-                endpoint_errors(self.endpoint),
-            ):
-                reply = await model.ainvoke(messages)
-            record.latency_s += timing.seconds(time.perf_counter() - started)
-            try:
-                messages = protocol.send(reply)
-            except StopIteration as done:
-                return self._finish(stage, state, record, done.value)
+        try:
+            while True:
+                started = time.perf_counter()
+                with (
+                    fixture_context(stage=stage, case_id=state.case.id) as timing,
+                    endpoint_errors(self.endpoint),
+                ):
+                    reply = await model.ainvoke(messages)
+                record.latency_s += timing.seconds(time.perf_counter() - started)
+                try:
+                    messages = protocol.send(reply)
+                except StopIteration as done:
+                    return self._finish(stage, state, record, done.value)
+        except Exception:
+            self._failed(stage, record)
+            raise
 
     def as_runnable(self) -> Runnable:
         """The whole chain as one LangChain runnable over `ChainState` (invoke, batch, ainvoke)."""

@@ -30,6 +30,8 @@ class InputError(DraftingError):
         self.message = message
         self.path = str(path) if path is not None else None
         self.field = field
+        #: Every problem found, this one first; a file that breaks several rules lists them all.
+        self.problems: list[InputError] = [self]
         super().__init__(self.one_line())
 
     def one_line(self) -> str:

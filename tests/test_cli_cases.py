@@ -17,7 +17,7 @@ def test_validate_reports_each_bad_file_on_one_line(tmp_path: Path, capsys):
     assert run(["cases", "validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("invalid:")]
-    assert len(lines) == 3
+    assert {ln.split(":")[1].strip().rsplit("/", 1)[-1] for ln in lines} == {"a.yaml", "b.yaml", "c.yaml"}
     assert any("a.yaml: file is empty" in ln for ln in lines)
     assert any("b.yaml: input.extra: unknown field" in ln for ln in lines)
     assert any("c.yaml: not UTF-8" in ln for ln in lines)
@@ -61,3 +61,34 @@ def test_import_medpix_dev_then_validate(tmp_path: Path, capsys):
 def test_unknown_importer(tmp_path: Path, capsys):
     assert run(["cases", "import", "nope", str(tmp_path), "--out", str(tmp_path)]) == 1
     assert "unknown importer 'nope'" in capsys.readouterr().err
+
+
+def test_validate_lists_every_problem_of_a_file(tmp_path: Path, capsys):
+    (tmp_path / "many.yaml").write_text(
+        "id: many\ntitle: t\nsource: s\nsurprise: 1\n"
+        "input: {age: -4, sex: robot, clinical_history: x, imaging: [{modality: CT}]}\n",
+        encoding="utf-8",
+    )
+    assert run(["cases", "validate", str(tmp_path)]) == 1
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("invalid:")]
+    fields = " ".join(lines)
+    for field in ("surprise", "input.age", "input.sex", "input.imaging.0.description"):
+        assert f"many.yaml: {field}:" in fields, (field, lines)
+    assert len(lines) == 4
+
+
+def test_import_tabular_and_reports_from_the_command_line(tmp_path: Path, capsys):
+    data = Path(__file__).parent / "data" / "import"
+    assert run([
+        "cases", "import", "tabular", str(data / "tabular" / "reports.csv"),
+        "--mapping", str(data / "tabular" / "mapping.yaml"), "--out", str(tmp_path / "csv"),
+    ]) == 0
+    assert "wrote 3 case files" in capsys.readouterr().out
+    assert run(["cases", "import", "reports", str(data / "reports"), "--out", str(tmp_path / "txt")]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 2 case files" in captured.out
+    assert "warning:" in captured.err and "COMPARISON" in captured.err
+    assert run(["cases", "validate", str(tmp_path / "csv"), str(tmp_path / "txt")]) == 0
+    csv = str(data / "tabular" / "reports.csv")
+    assert run(["cases", "import", "tabular", csv, "--out", str(tmp_path)]) == 1
+    assert "needs a mapping file" in capsys.readouterr().err

@@ -2,16 +2,16 @@ import json
 from pathlib import Path
 
 from drafting.cases import load_cases, save_case
-from drafting.importers import MedPixImporter, import_cases, parse_age_sex, split_differentials
+from drafting.importers import MedPixImporter, import_cases, parse_age_sex, split_list
 from tests.support import medpix_file, requires_medpix
 
 
-def test_split_differentials_handles_bullets_and_group_headings():
+def test_split_list_handles_bullets_and_group_headings():
     text = (
         "» Benign\n•  fibrous dysplasia\n•  enchondroma\n\n» Other\n•  aneurysmal bone cyst\n"
         "-Ankle Sprain\n--Stress Fracture."
     )
-    assert split_differentials(text) == [
+    assert split_list(text) == [
         "fibrous dysplasia", "enchondroma", "aneurysmal bone cyst", "Ankle Sprain", "Stress Fracture",
     ]
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.table import Table
 
 #: Results go to stdout; progress, warnings and errors to stderr.
 console = Console(highlight=False, soft_wrap=True)
@@ -25,3 +29,21 @@ def escape(text: object) -> str:
     from rich.markup import escape as _escape
 
     return _escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text)))
+
+
+def print_table(table: Table, *, to: Console | None = None) -> None:
+    """Print a rich table; off a terminal (a CI log, a pipe) at its natural width, so columns
+    neither wrap at 80 characters nor cut names mid-word."""
+    from rich.measure import Measurement
+
+    out = to or console
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    width = out.width
+    out.width = max(width, natural)  # print(width=...) is capped at the console's width
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = width

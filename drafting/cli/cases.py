@@ -21,12 +21,13 @@ app = typer.Typer(help="Reference cases: validate, import, show, schema, index."
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Case files or directories of case files.")],
 ) -> int:
-    """Validate case files; print one line per bad file and exit 1 if any is bad."""
+    """Validate case files; print one line per problem of every bad file and exit 1 if any is bad."""
     from drafting.cases import load_cases
 
     result = load_cases(paths)
     for error in result.errors:
-        err_console.print(f"[red]invalid:[/red] {escape(error)}")
+        for problem in error.problems:
+            err_console.print(f"[red]invalid:[/red] {escape(problem)}")
     ok = len(result.cases)
     bad = len(result.errors)
     console.print(f"{ok} valid case{'s' if ok != 1 else ''}, {bad} invalid")
@@ -37,17 +38,31 @@ def validate(
 
 @app.command("import")
 def import_(
-    importer: Annotated[str, typer.Argument(help="Dataset format, e.g. medpix.")],
-    source: Annotated[Path, typer.Argument(help="The dataset file, e.g. a MedPix JSONL file.")],
+    importer: Annotated[str, typer.Argument(help="Data format: medpix, tabular (CSV/JSONL) or reports.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="The data: a MedPix JSONL file, a CSV/JSONL export, or a folder of reports."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory to write case files into.")],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="tabular: the YAML mapping of columns to case fields (required); "
+            "reports: heading names per section (optional).",
+        ),
+    ] = None,
 ) -> int:
     """Import a dataset into one YAML case file per case."""
     from drafting.cases import save_case
     from drafting.importers import import_cases
 
-    cases, errors = import_cases(importer, source)
+    warnings: list[str] = []
+    cases, errors = import_cases(importer, source, mapping=mapping, warnings=warnings)
     for case in cases:
         save_case(case, out)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     for error in errors:
         err_console.print(f"[yellow]skipped:[/yellow] {escape(error)}")
     console.print(f"wrote {len(cases)} case files to {escape(out)}; skipped {len(errors)}")

@@ -86,6 +86,8 @@ def draft(
     def progress(stage: str, event: str, record: StageRecord | None) -> None:
         if event == "start" or record is None:  # "done" always carries the stage's record
             err_console.print(f"[dim]drafting {stage}…[/dim]")
+        elif event == "failed":
+            err_console.print(f"[red]✗[/red] {stage}: failed after {record.attempts} attempt(s)")
         else:
             tokens = record.prompt_tokens + record.completion_tokens
             err_console.print(

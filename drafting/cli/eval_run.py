@@ -7,16 +7,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from drafting.cli._common import console, err_console, escape
+from drafting.cli._common import console, err_console, escape, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.compare import Comparison
     from drafting.evaluation.gate import GateResult
     from drafting.evaluation.records import RunSummary
+    from drafting.evaluation.rundir import Run
+
+#: Failed cases listed after a run, one line each with the reason.
+MAX_FAILURE_LINES = 20
 
 
 def run(
-    suite: Annotated[Path, typer.Argument(help="The suite file (eval/suites/*.yaml).")],
+    suite: Annotated[
+        Path | None,
+        typer.Argument(help="The suite file (eval/suites/*.yaml); not needed with --resume."),
+    ] = None,
     fixtures: Annotated[
         str | None, typer.Option("--fixtures", help="Fixture mode: live, record, replay or auto.")
     ] = None,
@@ -24,12 +31,23 @@ def run(
         Path | None, typer.Option("--cases", help="Cases (directory or file) replacing the suite's.")
     ] = None,
     prompt: Annotated[
-        list[str] | None, typer.Option("--prompt", help="Prompt version override: stage=version.")
+        list[str] | None,
+        typer.Option(
+            "--prompt",
+            help="Prompt version override: stage=version; stage=v1,v2,v3 runs one variant each.",
+        ),
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Drafter model override.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Drafter model override; a,b runs one variant each."),
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Cases drafted at once.")] = 4,
     resume: Annotated[
-        Path | None, typer.Option("--resume", help="Finish this interrupted run directory.")
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Finish this interrupted run directory (its config.json gives the suite).",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -46,29 +64,146 @@ def run(
 ) -> int:
     """Draft and score every case of SUITE; print the summary, then the run directory.
 
+    Several versions of a stage (--prompt diagnosis=v1,v2) or several models (--model a,b) run
+    every combination as its own run, then print the matrix of metrics by variant and the run
+    directories, one per line.
+
     Exits 1 when the run breaks the suite's own thresholds or gate (failed cases beyond the
     allowed rate, no scored case), unless --report-only.
     """
     from drafting.cli.progress import ProgressBar
-    from drafting.evaluation.gate import check_run
+    from drafting.errors import ConfigError
+    from drafting.evaluation.matrix import expand_variants
     from drafting.evaluation.runner import run_suite
-    from drafting.prompts import parse_prompt_overrides
+    from drafting.evaluation.suite import Suite
 
+    variants = expand_variants(prompt or [], [model] if model else [])
+    target: Path | Suite
+    if suite is not None:
+        target = suite
+    elif resume is not None and len(variants) == 1:
+        from drafting.evaluation.resume import recorded_suite
+
+        target = recorded_suite(resume, fixtures=fixtures, cases=cases,
+                                prompts=variants[0].prompts or None, model=variants[0].model)
+    elif resume is None:
+        raise ConfigError("give a SUITE file, or --resume RUN_DIR")
+    else:
+        raise ConfigError("--resume finishes one run; it cannot be combined with a matrix")
+    if len(variants) > 1:
+        from drafting.cli.eval_matrix import run_variants
+
+        return run_variants(
+            target, variants, report_only=report_only, quiet=quiet, fixtures=fixtures,
+            cases=cases, concurrency=concurrency, resume=resume, out=out,
+        )
     result = run_suite(
-        suite,
+        target,
         fixtures=fixtures,
         cases=cases,
-        prompts=parse_prompt_overrides(prompt or []),
-        model=model,
+        prompts=variants[0].prompts,
+        model=variants[0].model,
         concurrency=concurrency,
         resume=resume,
         out=out,
         observer=None if quiet else ProgressBar(),
     )
+    _print_outcome(result)
+    return _gate_exit(result, report_only)
+
+
+def retry(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory whose failed cases to retry.")],
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Cases drafted at once.")] = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Exit 0 even when the run breaks its gate.")
+    ] = False,
+) -> int:
+    """Draft and score again only the failed cases of a run, into the same run directory."""
+    from drafting.cli.progress import ProgressBar
+    from drafting.evaluation.resume import retry_failed
+
+    result, retried = retry_failed(
+        run_dir, concurrency=concurrency, observer=None if quiet else ProgressBar()
+    )
+    if not retried:
+        err_console.print("no failed case to retry")
+    else:
+        still = {row.case_id for row in result.results if row.status == "failed"}
+        err_console.print(f"retried {len(retried)} case(s): {len(set(retried) - still)} now ok, "
+                          f"{len(set(retried) & still)} failed again")
+    _print_outcome(result)
+    return _gate_exit(result, report_only)
+
+
+def runs(
+    folder: Annotated[
+        Path | None, typer.Argument(help="The runs folder (default: eval/runs here).")
+    ] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Only runs of this suite.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="stdout format: table or json.")
+    ] = "table",
+) -> int:
+    """List past runs, newest first: suite, date, variant, cases, failures, headline metrics."""
+    from drafting.errors import ConfigError
+    from drafting.evaluation.history import list_runs
+
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
+    listing = list_runs(folder if folder is not None else Path("eval") / "runs", suite=suite)
+    if output_format == "json":
+        import json
+
+        print(json.dumps([item.to_dict() for item in listing], indent=2, ensure_ascii=False))
+        return 0
+    if not listing:
+        err_console.print("no runs")
+        return 0
+    print_table(runs_table(listing))
+    return 0
+
+
+def runs_table(listing: list[Any]) -> Any:
+    """Past runs as a rich table (one row each; headline metrics as columns)."""
+    from rich.box import SIMPLE_HEAD
+    from rich.table import Table
+
+    from drafting.evaluation.formatting import fmt
+
+    names = list(dict.fromkeys(n for item in listing for n in item.headline))
+    table = Table(box=SIMPLE_HEAD, pad_edge=False)
+    for col in ("run", "suite", "date", "variant"):
+        table.add_column(col, no_wrap=True)
+    for col in ("cases", "failed", *names):
+        table.add_column(col, justify="right", no_wrap=True)
+    for item in listing:
+        if item.problem:
+            table.add_row(escape(item.run_id), "", "", f"[red]{escape(item.problem)}[/]")
+            continue
+        failed = str(item.failed) + ("" if item.finished else " (unfinished)")
+        table.add_row(
+            escape(item.run_id), escape(item.suite), item.created_at.replace("T", " ")[:16],
+            escape(item.variant), str(item.cases), failed,
+            *(fmt(item.headline.get(n)) for n in names),
+        )
+    return table
+
+
+def _print_outcome(result: Run) -> None:
     if result.summary is not None:
-        console.print(summary_table(result.summary))
+        print_table(summary_table(result.summary))
         for note in result.summary.notes:
             err_console.print(f"{escape(note.kind)}: {escape(note.message)}")
+        failed = [row for row in result.results if row.status == "failed"]
+        for row in failed[:MAX_FAILURE_LINES]:
+            err = row.error
+            where = f" in {err.stage}" if err and err.stage else ""
+            why = f"{err.type}: {err.message}" if err else "unknown error"
+            err_console.print(f"[red]failed[/red] {escape(row.case_id)}{where}: {escape(why)}")
+        if len(failed) > MAX_FAILURE_LINES:
+            err_console.print(f"... and {len(failed) - MAX_FAILURE_LINES} more")
         if result.summary.cases.failed:
             err_console.print(
                 f"{result.summary.cases.failed} case(s) failed; see results.jsonl or report.html"
@@ -77,6 +212,11 @@ def run(
         if flagged:
             names = ", ".join(f"{cid} ({', '.join(f)})" for cid, f in flagged.items())
             err_console.print(f"{len(flagged)} case(s) flagged for review: {escape(names)}")
+
+
+def _gate_exit(result: Run, report_only: bool) -> int:
+    from drafting.evaluation.gate import check_run
+
     verdict = check_run(result)
     for failure in verdict.failures:
         err_console.print(f"[red]gate:[/red] {escape(failure.metric)}: {escape(failure.message)}")
@@ -146,17 +286,32 @@ def compare(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the comparison as JSON.")
     ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="stdout format: table or json.")
+    ] = "table",
 ) -> int:
-    """Compare run B with run A case by case (paired bootstrap on B - A)."""
+    """Compare run B with run A case by case (paired bootstrap on B - A): what changed in the
+    config, per-metric differences, warnings when the comparison cannot be trusted."""
+    from drafting.errors import ConfigError
     from drafting.evaluation.compare import compare_runs, render_comparison_html
     from drafting.evaluation.rundir import write_json
 
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
     comp = compare_runs(run_a, run_b)
-    console.print(comparison_table(comp))
-    for m in comp.metrics:
-        if m.changed:
-            top = ", ".join(f"{escape(c.case_id)} ({c.diff:+.3f})" for c in m.changed[:3])
-            console.print(f"  {escape(m.name)}: most changed {top}")
+    for warning in comp.warnings:
+        err_console.print(f"[bold red]WARNING:[/] {escape(warning)}")
+    if output_format == "json":
+        import json
+
+        print(json.dumps(comp.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_changes(comp)
+        print_table(comparison_table(comp))
+        for m in comp.metrics:
+            if m.changed:
+                top = ", ".join(f"{escape(c.case_id)} ({c.diff:+.3f})" for c in m.changed[:3])
+                console.print(f"  {escape(m.name)}: most changed {top}")
     if html is not None:
         html.write_text(render_comparison_html(comp), encoding="utf-8")
         err_console.print(f"wrote {escape(html)}")
@@ -164,6 +319,20 @@ def compare(
         write_json(json_out, comp.to_dict())
         err_console.print(f"wrote {escape(json_out)}")
     return 0
+
+
+def _print_changes(comp: Comparison) -> None:
+    if not comp.config:
+        console.print("What changed: unknown (a run has no config.json)")
+        return
+    changed = comp.changed_config
+    if not changed:
+        console.print("What changed: nothing in the config (same prompts, model, k, retrieval mode, "
+                      "cases)")
+        return
+    console.print("What changed (A -> B):")
+    for item in changed:
+        console.print(f"  {escape(item.label)}: {escape(item.a)} -> {escape(item.b)}")
 
 
 def check(
@@ -218,6 +387,11 @@ def register(app: typer.Typer) -> None:
     from drafting.cli.evaluate import eval_app
 
     eval_app.command("run")(run)
+    eval_app.command("retry")(retry)
+    eval_app.command("runs")(runs)
     eval_app.command("compare")(compare)
     eval_app.command("check")(check)
     eval_app.command("baseline")(baseline)
+    from drafting.cli.eval_matrix import matrix
+
+    eval_app.command("matrix")(matrix)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from drafting.cli._common import console, escape
+from drafting.cli._common import console, err_console, escape
 
 
 def score(
@@ -27,7 +27,10 @@ def score(
     from drafting.evaluation.scoring import score_file
 
     names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-    scored_draft, results = score_file(draft, gold, names)
+    warnings: list[str] = []
+    scored_draft, results = score_file(draft, gold, names, warnings=warnings)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(draft)}: {escape(warning)}")
     if as_json:
         payload = {
             "case_id": scored_draft.case_id,

@@ -4,27 +4,57 @@ that did not load."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from drafting.errors import CaseFileError
 from drafting.evaluation.records import CaseError, CaseRow, Timings, TokenCounts
 from drafting.evaluation.setup import DraftFn
 from drafting.llm import track_fixture_usage
 from drafting.redact import redact
-from drafting.schema import Case, Draft
+from drafting.schema import Case, Draft, StageRecord
 
 log = logging.getLogger(__name__)
 
+#: Told ``(case id, stage, event, tokens)`` as each stage of a case ends ("done" or "failed").
+StageFn = Callable[[str, str, str, int], None]
 
-async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
-    """Draft one case; any error becomes a failed row (the run goes on). Metrics come later."""
+_STAGE_SINK: contextvars.ContextVar[Callable[[str, str, StageRecord | None], None] | None] = (
+    contextvars.ContextVar("drafting_stage_sink", default=None)
+)
+
+
+def report_stage(stage: str, event: str, record: StageRecord | None) -> None:
+    """The chain's ``on_progress`` for harness runs: passes stage events to the case being drafted
+    in this task (a no-op outside `draft_case`)."""
+    sink = _STAGE_SINK.get()
+    if sink is not None:
+        sink(stage, event, record)
+
+
+async def draft_case(case: Case, draft_fn: DraftFn, *, on_stage: StageFn | None = None) -> CaseRow:
+    """Draft one case; any error becomes a failed row (the run goes on). Metrics come later.
+
+    A failed case's tokens are those its stages spent before failing, the failing stage's
+    attempts included, as far as the draft function reports them through `report_stage`.
+    """
     keys: set[str] = set()
     started = time.perf_counter()
     draft: Draft | None = None
     error: CaseError | None = None
+    spent: list[StageRecord] = []
+
+    def sink(stage: str, event: str, record: StageRecord | None) -> None:
+        if event in ("done", "failed") and record is not None:
+            spent.append(record)
+            if on_stage is not None:
+                on_stage(case.id, stage, event, record.prompt_tokens + record.completion_tokens)
+
+    token = _STAGE_SINK.set(sink)
     try:
         with track_fixture_usage() as used:
             try:
@@ -38,7 +68,10 @@ async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the run goes on
         draft = None
         error = error_info(exc)
-        log.warning("case %s failed: %s", case.id, error.type)
+        stage = f" in {error.stage}" if error.stage else ""
+        log.warning("case %s failed%s: %s: %s", case.id, stage, error.type, error.message[:200])
+    finally:
+        _STAGE_SINK.reset(token)
     return CaseRow(
         case_id=case.id,
         case_sha256=case_sha256(case),
@@ -46,7 +79,7 @@ async def draft_case(case: Case, draft_fn: DraftFn) -> CaseRow:
         error=error,
         draft=draft,
         timings=Timings(draft_s=round(time.perf_counter() - started, 4)),
-        tokens=_tokens(draft),
+        tokens=_tokens(draft) if draft is not None else _spent_tokens(spent),
         fixture_keys=sorted(keys),
     )
 
@@ -67,6 +100,12 @@ def _tokens(draft: Draft | None) -> TokenCounts:
         return TokenCounts()
     prompt = sum(s.prompt_tokens for s in draft.provenance.stages)
     completion = sum(s.completion_tokens for s in draft.provenance.stages)
+    return TokenCounts(prompt=prompt, completion=completion, total=prompt + completion)
+
+
+def _spent_tokens(records: list[StageRecord]) -> TokenCounts:
+    prompt = sum(r.prompt_tokens for r in records)
+    completion = sum(r.completion_tokens for r in records)
     return TokenCounts(prompt=prompt, completion=completion, total=prompt + completion)
 
 

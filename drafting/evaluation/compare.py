@@ -1,7 +1,10 @@
 """Compare two runs case by case: paired mean differences (B - A) with bootstrap intervals.
 
 Only cases both runs scored for a metric are paired; wins, ties and losses count from B's side and
-respect each metric's direction (for a lower-is-better metric a drop is a win).
+respect each metric's direction (for a lower-is-better metric a drop is a win). A comparison also
+states what differs between the two runs' configs, warns when it cannot be trusted (a side with no
+scored case, a small pairing) and carries the drafts of the cases that changed most
+(`drafting.evaluation.compare_context`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drafting.evaluation.formatting import signed
+from drafting.evaluation.compare_context import (
+    ConfigItem,
+    DraftPair,
+    changed_drafts,
+    comparison_warnings,
+    config_items,
+)
+from drafting.evaluation.formatting import fmt, signed
 from drafting.evaluation.metrics.base import MetricMeta
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.stats import paired_bootstrap
@@ -38,6 +48,7 @@ class MetricComparison:
     name: str
     section: str
     higher_is_better: bool
+    bounded: bool
     n_paired: int
     mean_a: float | None
     mean_b: float | None
@@ -50,6 +61,7 @@ class MetricComparison:
     only_a: int
     only_b: int
     changed: list[ChangedCase] = field(default_factory=list)
+    diffs: dict[str, float] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -76,12 +88,22 @@ class Comparison:
     metrics: list[MetricComparison]
     cases_only_a: list[str]
     cases_only_b: list[str]
+    config: list[ConfigItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    drafts: list[DraftPair] = field(default_factory=list)
+
+    @property
+    def changed_config(self) -> list[ConfigItem]:
+        """The settings that differ between the two runs."""
+        return [item for item in self.config if item.differs]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (with each metric's verdict)."""
         d = asdict(self)
-        for m, obj in zip(d["metrics"], self.metrics, strict=True):
-            m["verdict"] = obj.verdict
+        for m, metric in zip(d["metrics"], self.metrics, strict=True):
+            m["verdict"] = metric.verdict
+        for item, setting in zip(d["config"], self.config, strict=True):
+            item["differs"] = setting.differs
         return d
 
     def metric(self, name: str) -> MetricComparison:
@@ -131,6 +153,7 @@ def compare_runs(a: Run | str | Path, b: Run | str | Path, *, top: int = TOP_CHA
                 name=name,
                 section=info.section or "other",
                 higher_is_better=info.higher_is_better,
+                bounded=info.bounded,
                 n_paired=paired.n,
                 mean_a=_mean(values_a),
                 mean_b=_mean(values_b),
@@ -147,6 +170,7 @@ def compare_runs(a: Run | str | Path, b: Run | str | Path, *, top: int = TOP_CHA
                     for cid, d in changed
                     if abs(d) > TIE_TOLERANCE
                 ],
+                diffs={cid: round(d, 10) for cid, d in sorted(paired.diffs.items())},
             )
         )
     ids_a = {row.case_id for row in run_a.results}
@@ -159,6 +183,11 @@ def compare_runs(a: Run | str | Path, b: Run | str | Path, *, top: int = TOP_CHA
         metrics=out,
         cases_only_a=sorted(ids_a - ids_b),
         cases_only_b=sorted(ids_b - ids_a),
+        config=config_items(run_a.config, run_b.config),
+        warnings=comparison_warnings(run_a, run_b, max((m.n_paired for m in out), default=0)),
+        drafts=changed_drafts(
+            run_a, run_b, {m.name: m.diffs for m in out}, [m.name for m in out if m.bounded]
+        ),
     )
 
 
@@ -173,10 +202,66 @@ def _mean(values: dict[str, float]) -> float | None:
     return round(sum(values.values()) / len(values), 10) if values else None
 
 
+PLOT_WIDTH = 1100
+ROW_HEIGHT = 44
+LABEL_WIDTH = 300
+STATS_WIDTH = 150
+PAD = 16
+
+
+def difference_plot(metrics: list[MetricComparison]) -> dict[str, Any]:
+    """Geometry of the comparison plot, numbers only: a row per metric with the per-case
+    differences B - A as dots, the mean difference as a diamond and its interval as a bar, on an
+    axis symmetric around 0 (right of 0 is an increase, whatever the metric's direction).
+
+    Args:
+        metrics: The compared metrics (those with no paired case are left out).
+
+    Returns:
+        width, height and rows (name, zero, x0/x1, axis labels, points, mean, ci, colour).
+    """
+    inner = PLOT_WIDTH - LABEL_WIDTH - STATS_WIDTH - 2 * PAD
+    rows: list[dict[str, Any]] = []
+    for m in (m for m in metrics if m.n_paired):
+        values = [*m.diffs.values(), m.ci_low or 0.0, m.ci_high or 0.0]
+        span = max(abs(v) for v in values) or 1.0
+        if m.bounded:
+            span = min(max(span, 0.05), 1.0)
+
+        def x(v: float, span: float = span) -> float:
+            return round(LABEL_WIDTH + PAD + (v + span) / (2 * span) * inner, 2)
+
+        mid = PAD + len(rows) * ROW_HEIGHT + ROW_HEIGHT / 2
+        points = [
+            {"x": x(d), "y": round(mid + ((i * 7) % 13 - 6), 2), "id": cid, "v": signed(d)}
+            for i, (cid, d) in enumerate(sorted(m.diffs.items()))
+        ]
+        verdict = m.verdict
+        rows.append({
+            "name": m.name + ("" if m.higher_is_better else " (lower is better)"),
+            "mid": mid,
+            "zero": x(0.0),
+            "x0": x(-span),
+            "x1": x(span),
+            "lo": fmt(-span, 2),
+            "hi": fmt(span, 2),
+            "points": points,
+            "mean": x(m.mean_diff) if m.mean_diff is not None else None,
+            "ci": {"x1": x(m.ci_low), "x2": x(m.ci_high)}
+            if m.ci_low is not None and m.ci_high is not None else None,
+            "colour": {"better": "#1a7f37", "worse": "#c62828"}.get(verdict, "#5b6575"),
+            "stats": f"{signed(m.mean_diff)}   W/T/L {m.wins}/{m.ties}/{m.losses}",
+            "stats_x": PLOT_WIDTH - STATS_WIDTH + 4,
+        })
+    height = 2 * PAD + ROW_HEIGHT * max(1, len(rows)) + 10
+    return {"width": PLOT_WIDTH, "height": height, "rows": rows}
+
+
 def render_comparison_html(comp: Comparison) -> str:
     """The comparison as a self-contained HTML page (autoescaped, no scripts)."""
     from drafting.evaluation.report_html import environment
 
     return environment().get_template("compare.html.j2").render(
-        comp=comp, metrics=[(m, m.verdict) for m in comp.metrics], signed=signed
+        comp=comp, metrics=[(m, m.verdict) for m in comp.metrics], signed=signed,
+        plot=difference_plot(comp.metrics),
     )

@@ -1,24 +1,35 @@
 """Read a Markdown report back into a `Report`, for scoring drafts made elsewhere.
 
-Understands what `drafting.render.render_markdown` writes and reasonably similar reports: any
-heading level, case-insensitive names such as "Findings" / "Imaging findings", "Diagnosis",
-"Differential(s)", "Final diagnosis" / "Conclusion", "Rehabilitation" (with "Goals",
-"Exercise ..." / "FITT-VP", "Precautions", "Monitoring" sub-headings) and "Disclaimer". Text
-under headings it does not know (references, provenance, a ``---`` footer) is ignored.
+The document's structure (headings, thematic breaks, code blocks) comes from a CommonMark parser
+(markdown-it-py), so no heading is ever found by a backtracking regex; the text under each heading
+is then read line by line. Understood, case-insensitively and at any heading level:
+
+- what `drafting.render.render_markdown` writes: "Findings", "Diagnosis" (with a
+  "**Primary diagnosis:**" line), "Differential diagnoses", "Final diagnosis", "Rehabilitation
+  plan" (with "Goals", "Exercise prescription (FITT-VP)", "Precautions", "Monitoring"),
+  "Disclaimer";
+- the usual headings of a radiology report: "Impression", "Conclusion", "Assessment", "Opinion"
+  (numbered or bulleted items become the primary diagnosis, then the differentials in order, and
+  item 1 is also the final diagnosis unless a "Final diagnosis" section says otherwise; prose gives
+  its first paragraph), "Recommendations", "Plan", "Follow-up" (the plan's items).
+
+Headings it does not use ("Technique", "Comparison", ...) are ignored and named in a warning; our own
+"References used" section and the footer after a ``---`` rule are ignored silently.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from typing import NamedTuple
+
+from markdown_it import MarkdownIt
 
 from drafting.errors import InputError
 from drafting.schema import Diagnosis, Differential, Exercise, Rehabilitation, Report
 
-# Every pattern below is linear in the line length: no two adjacent unbounded quantifiers that
-# can match the same characters (a heading padded with 4,000 spaces took 129 s with the old
-# `\s+(.*?)\s*#*\s*$`). The heading's closing `#`s and padding are stripped in `_heading_text`.
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s(.*)$")
+# Every pattern below is linear in the line length (no two adjacent unbounded quantifiers that can
+# match the same characters); headings come from the CommonMark parser, not from a regex.
 _BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+(.*)$")
 _PRIMARY = re.compile(
@@ -33,10 +44,12 @@ _ESCAPED_LEAD = re.compile(r"^\\(?=[#\-*+|_0-9])")
 
 #: Heading text (lower case) -> section key; first match wins, so specific names come first.
 _SECTIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"final\s+(diagnosis|impression)|^conclusions?$|^impression$"), "final"),
+    (re.compile(r"final\s+(diagnosis|impression)"), "final"),
+    (re.compile(r"^(impressions?|conclusions?|assessment|opinion|summary)$"), "impression"),
+    (re.compile(r"recommendation|^plan$|^follow[- ]?up$"), "recommendations"),
     (re.compile(r"differential"), "differentials"),
     (re.compile(r"disclaimer"), "disclaimer"),
-    (re.compile(r"reference|provenance|prompt|^metadata$"), "ignore"),
+    (re.compile(r"^references? used$|provenance|prompt|^metadata$"), "silent"),
     (re.compile(r"goal|objective"), "goals"),
     (re.compile(r"exercise|fitt|prescription"), "exercises"),
     (re.compile(r"precaution|contraindication|safety"), "precautions"),
@@ -44,8 +57,17 @@ _SECTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"rehabilitation|rehab|treatment plan|management plan"), "rehabilitation"),
     (re.compile(r"finding|observation"), "findings"),
     (re.compile(r"diagnos|assessment"), "diagnosis"),
-    (re.compile(r"^draft report|^report\b"), "title"),
+    (re.compile(r"^draft report|report$"), "title"),
 ]
+
+#: Section keys whose text is read; the others are titles, ours to skip, or unknown.
+_READ = {
+    "final", "impression", "recommendations", "differentials", "disclaimer", "goals", "exercises",
+    "precautions", "monitoring", "rehabilitation", "findings", "diagnosis",
+}
+_REHAB_PARTS = {"goals", "exercises", "precautions", "monitoring"}
+_MARKDOWN = MarkdownIt("commonmark")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 _FITT_FIELDS = {
     "type": "type",
@@ -61,16 +83,11 @@ _FITT_FIELDS = {
 
 
 def _section_key(title: str) -> str:
-    t = re.sub(r"[*_`]", "", title).strip().lower()
+    t = " ".join(re.sub(r"[*_`:]", " ", title).split()).lower()
     for pattern, key in _SECTIONS:
         if pattern.search(t):
             return key
-    return "ignore"
-
-
-def _heading_text(rest: str) -> str:
-    """A heading's text without padding and closing ``#`` sequence."""
-    return rest.strip().rstrip("#").rstrip()
+    return "unknown"
 
 
 def _unescape(line: str) -> str:
@@ -200,11 +217,81 @@ def _parse_diagnosis(lines: list[str]) -> tuple[str, list[str]]:
     return primary, reasoning
 
 
-def parse_markdown_report(text: str) -> Report:
+class _Mark(NamedTuple):
+    """A heading or thematic break: where it starts, the line after it, its text and level."""
+
+    start: int
+    after: int
+    title: str | None  # None for a ``---`` rule
+    level: int
+
+
+def _marks(text: str) -> list[_Mark]:
+    """Top-level headings and rules, in document order, as the CommonMark parser sees them."""
+    tokens = _MARKDOWN.parse(text)
+    marks: list[_Mark] = []
+    for i, tok in enumerate(tokens):
+        if tok.level != 0 or not tok.map:
+            continue
+        if tok.type == "heading_open":
+            marks.append(_Mark(tok.map[0], tok.map[1], tokens[i + 1].content, int(tok.tag[1:])))
+        elif tok.type == "hr":
+            marks.append(_Mark(tok.map[0], tok.map[1], None, 0))
+    return marks
+
+
+def _split_sections(text: str, warnings: list[str] | None) -> dict[str, list[str]]:
+    """The lines under each heading, keyed by section; unknown headings go to ``warnings``."""
+    lines = text.splitlines()
+    marks = _marks(text)
+    sections: dict[str, list[str]] = {"preamble": lines[: marks[0].start] if marks else lines}
+    parent = ""
+    ignored: list[str] = []
+    for n, mark in enumerate(marks):
+        end = marks[n + 1].start if n + 1 < len(marks) else len(lines)
+        if mark.title is None:
+            key = "silent"  # a rule ends a section; our renderer puts the footer after one
+        else:
+            key = _section_key(mark.title)
+            if key == "diagnosis" and parent == "rehabilitation" and mark.level > 2:
+                key = "silent"
+            if key in _REHAB_PARTS:
+                parent = "rehabilitation"
+            elif key != "differentials":
+                parent = key
+            if key == "unknown" and mark.level == 1 and not set(sections) & _READ:
+                key = "title"  # a document title above the first section
+            if key == "unknown":
+                ignored.append(" ".join(mark.title.split()))
+        sections.setdefault(key, []).extend(lines[mark.after : end])
+    if ignored and warnings is not None:
+        warnings.append(f"ignored heading(s) it does not score: {', '.join(dict.fromkeys(ignored))}")
+    return sections
+
+
+def _impression(lines: list[str]) -> tuple[str, list[str], str]:
+    """(primary, differentials, reasoning) from an Impression/Conclusion section.
+
+    List items are the ranked diagnoses; prose gives its first paragraph as the diagnosis.
+    """
+    items = _blocks(lines)
+    listed = any(_BULLET.match(ln) or _NUMBERED.match(ln) for ln in lines)
+    if listed:
+        items = [_strip_emphasis(i).rstrip(".") for i in items]
+        return items[0], items[1:], ""
+    if not items:
+        return "", [], ""
+    prose = " ".join(items)
+    first = _SENTENCE_END.split(_strip_emphasis(items[0]), maxsplit=1)[0].rstrip(".").strip()
+    return first, [], prose
+
+
+def parse_markdown_report(text: str, *, warnings: list[str] | None = None) -> Report:
     """Parse a Markdown report into a `Report`.
 
     Args:
         text: The Markdown document.
+        warnings: When given, a line naming the headings that were ignored is appended to it.
 
     Returns:
         The report; sections the document lacks are left empty.
@@ -212,37 +299,21 @@ def parse_markdown_report(text: str) -> Report:
     Raises:
         InputError: The text has none of the known section headings.
     """
-    sections: dict[str, list[str]] = {}
-    key = "preamble"
-    parent = ""
-    for line in text.splitlines():
-        m = _HEADING.match(line)
-        if m:
-            new = _section_key(_heading_text(m.group(2)))
-            level = len(m.group(1))
-            if new == "diagnosis" and parent == "rehabilitation" and level > 2:
-                new = "ignore"
-            if new in {"goals", "exercises", "precautions", "monitoring"}:
-                parent = "rehabilitation"
-            elif new != "differentials":
-                parent = new
-            key = new
-            sections.setdefault(key, [])
-            continue
-        if line.strip() in {"---", "***", "___"}:
-            key = "ignore"  # a rule ends a section; our renderer puts the footer after one
-            continue
-        sections.setdefault(key, []).append(line)
-
-    known = set(sections) - {"preamble", "ignore", "title"}
-    if not known:
+    sections = _split_sections(text, warnings)
+    if not set(sections) & _READ:
         raise InputError("no report sections found (expected headings such as '## Findings')")
 
     findings = "\n".join(_blocks(sections.get("findings", [])))
     primary, reasoning = _parse_diagnosis(sections.get("diagnosis", []))
     differentials = [_parse_differential(b) for b in _blocks(sections.get("differentials", []))]
     final = "\n".join(_blocks(sections.get("final", [])))
-    rehab_intro = _blocks(sections.get("rehabilitation", []))
+    imp_primary, imp_rest, imp_reasoning = _impression(sections.get("impression", []))
+    if imp_primary:
+        primary = primary or imp_primary
+        differentials = differentials or [Differential(name=n) for n in imp_rest]
+        final = final or imp_primary
+        reasoning = reasoning or ([imp_reasoning] if imp_reasoning else [])
+    rehab_intro = _blocks(sections.get("rehabilitation", [])) + _blocks(sections.get("recommendations", []))
     rehab = Rehabilitation(
         goals=_blocks(sections.get("goals", [])) or rehab_intro,
         exercises=_parse_exercises(sections.get("exercises", [])),

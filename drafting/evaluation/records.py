@@ -187,10 +187,11 @@ class RunSummary(Record):
 
 
 class PromptRecord(Record):
-    """A prompt version used by the run, with its content hash."""
+    """A prompt version used by the run, with its content hash and what the version changes."""
 
     version: str
     sha256: str | None = None
+    description: str = ""
 
 
 class RunConfig(Record):

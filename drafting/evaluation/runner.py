@@ -48,6 +48,10 @@ class RunObserver(Protocol):
     def case_done(self, row: CaseRow) -> None:
         """A case finished (its row is written)."""
 
+    def stage_done(self, case_id: str, stage: str, event: str, tokens: int) -> None:
+        """A stage of a case ended (event "done" or "failed") having spent ``tokens``. Optional:
+        observers without it are told about whole cases only."""
+
     def skipped(self, n: int) -> None:
         """``n`` cases were already done (a resumed run)."""
 
@@ -328,11 +332,12 @@ async def _draft_all(
 ) -> None:
     draft_fn = setup.drafter()
     limit = asyncio.Semaphore(concurrency)
+    on_stage = getattr(observer, "stage_done", None)
     with ScoringWorker(setup.metrics) as scorer:
 
         async def one(case: Case) -> None:
             async with limit:
-                row = await draft_case(case, draft_fn)
+                row = await draft_case(case, draft_fn, on_stage=on_stage)
             if row.draft is not None:
                 row.metrics, row.timings.score_s = await scorer.score(row.draft, case)
             writer.write(row)

@@ -169,11 +169,14 @@ class ScoringWorker:
             return results, round(time.perf_counter() - started, 4)
 
 
-def load_draft_file(path: str | Path, *, case_id: str | None = None) -> Draft:
+def load_draft_file(
+    path: str | Path, *, case_id: str | None = None, warnings: list[str] | None = None
+) -> Draft:
     """Read a draft to score: our `Draft` JSON, or a Markdown report with the usual headings.
 
     A Markdown report is wrapped in a `Draft` with empty provenance; its case id comes from a
-    ``# Draft report: <id>`` title, else ``case_id``, else the file name.
+    ``# Draft report: <id>`` title, else ``case_id``, else the file name. Headings the reader
+    ignores are named in ``warnings`` when it is given.
 
     Raises:
         InputError: The file cannot be read, or is neither a valid Draft JSON nor a report.
@@ -195,7 +198,7 @@ def load_draft_file(path: str | Path, *, case_id: str | None = None) -> Draft:
             loc = ".".join(str(x) for x in err["loc"]) or "(document)"
             raise InputError(f"not a valid Draft JSON: {err['msg']}", path=p, field=loc) from None
     try:
-        report = parse_markdown_report(text)
+        report = parse_markdown_report(text, warnings=warnings)
     except InputError as exc:
         raise InputError(exc.message, path=p) from None
     cid = markdown_case_id(text) or case_id or p.stem
@@ -219,6 +222,7 @@ def score_file(
     metrics: Sequence[str | dict] | None = None,
     *,
     judge_endpoint: object = None,
+    warnings: list[str] | None = None,
 ) -> tuple[Draft, list[MetricResult]]:
     """Score a draft file (JSON or Markdown) against a gold case file.
 
@@ -227,6 +231,7 @@ def score_file(
         gold_path: A case YAML file with a gold report.
         metrics: Metric specs for `build_metrics`; None uses `default_metric_names`.
         judge_endpoint: Needed only for ``judge.*`` metrics.
+        warnings: When given, what the Markdown reader ignored is appended to it.
 
     Returns:
         The draft as read, and one result per metric.
@@ -234,7 +239,7 @@ def score_file(
     from drafting.cases import load_case
 
     gold = load_case(gold_path)
-    draft = load_draft_file(draft_path, case_id=gold.id)
+    draft = load_draft_file(draft_path, case_id=gold.id, warnings=warnings)
     built = build_metrics(
         default_metric_names() if metrics is None else list(metrics), judge_endpoint=judge_endpoint
     )

@@ -82,7 +82,9 @@ class RunSetup:
             endpoint=self.endpoint.describe() if self.endpoint is not None else None,
             judge=self.judge_endpoint.describe() if self.judge_endpoint is not None else None,
             prompts={
-                stage: PromptRecord(version=spec.version, sha256=spec.sha256)
+                stage: PromptRecord(
+                    version=spec.version, sha256=spec.sha256, description=spec.description
+                )
                 for stage, spec in load_prompt_set(self.suite.drafter.prompts).items()
             },
             metrics={m.name: m.meta() for m in self.metrics},
@@ -271,9 +273,11 @@ def default_draft_fn(
         return draft_baseline
 
     async def draft(case: Case) -> Draft:
+        from drafting.evaluation.case_rows import report_stage
+
         return await adraft_report(
-            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts, retrieval=retriever,
-            exclude_ids=exclude.get(case.id, ()),
+            case, store=store, endpoint=endpoint, k=drafter.k, prompts=prompts,
+            retrieval=retriever, on_progress=report_stage, exclude_ids=exclude.get(case.id, ()),
         )
 
     return draft

@@ -56,6 +56,9 @@ class CaseSource(_Strict):
     dir: str | None = None
     importer: str | None = None
     path: str | None = None
+    mapping: str | None = Field(
+        None, description="The importer's mapping file (tabular: columns -> case fields; reports: headings)."
+    )
     limit: StrictInt | None = Field(None, ge=1, description="Keep only the first N cases (file order).")
     ids: list[str] | None = Field(
         None, min_length=1, description="Keep only these case ids (an empty list would run none)."
@@ -63,7 +66,7 @@ class CaseSource(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> CaseSource:
-        if self.dir and (self.importer or self.path):
+        if self.dir and (self.importer or self.path or self.mapping):
             raise ValueError("give either 'dir' or 'importer' with 'path', not both")
         if not self.dir and not (self.importer and self.path):
             raise ValueError("give 'dir', or 'importer' with 'path'")
@@ -257,6 +260,8 @@ def resolve_paths(suite: Suite, base_dir: Path) -> Suite:
             src.dir = str(resolve_path(src.dir, base_dir))
         if src.path:
             src.path = str(resolve_path(src.path, base_dir))
+        if src.mapping:
+            src.mapping = str(resolve_path(src.mapping, base_dir))
     s.fixtures.dir = str(resolve_path(s.fixtures.dir, base_dir))
     return s
 
@@ -338,7 +343,7 @@ def load_case_source(source: CaseSource) -> tuple[list[Case], list[CaseFileError
     else:
         from drafting.importers import import_cases
 
-        cases, errors = import_cases(source.importer or "", source.path or "")
+        cases, errors = import_cases(source.importer or "", source.path or "", mapping=source.mapping)
     if source.ids is not None:
         wanted = set(source.ids)
         cases = [c for c in cases if c.id in wanted]

@@ -1,108 +1,20 @@
-"""Importers: turn external datasets into `Case` objects, behind one small interface.
-
-An importer yields, per record, either a `Case` or the `CaseFileError` that record raised, so that
-one bad record never stops an import.
-"""
+"""The MedPix 2.0 importer: one JSON object per line (see ``../shared/datasets/README.md``)."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from drafting.cases import validation_error_to_input_error
-from drafting.errors import CaseFileError, ConfigError, InputError
+from drafting.errors import CaseFileError, InputError
+from drafting.importers.textparse import clean_text as _text
+from drafting.importers.textparse import guess_modalities, parse_age_sex, split_list
 from drafting.safe_io import open_regular_file
 from drafting.schema import Case, CaseInput, Diagnosis, Differential, ImagingStudy, Report
-
-
-class Importer(Protocol):
-    """Reads one dataset format."""
-
-    name: str
-
-    def iter_cases(self, path: Path) -> Iterator[Case | CaseFileError]:
-        """Yield a case, or the error of a bad record, per record in ``path``."""
-        ...
-
-
-_BULLET = re.compile(r"^\s*(?:[-–—•»*·]+|\d+[.)])\s*")
-_AGE = re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|yo|y/o|y\.\s?o\.?)(?![a-z])", re.I)
-_AGE_INFANT = re.compile(r"\b\d{1,2}\s*-?\s*(?:months?|mo|weeks?|wk|days?)\s*-?\s*old\b", re.I)
-_FEMALE = re.compile(r"\b(?:female|woman|girl|lady|f|[wbha]f)\b", re.I)
-_MALE = re.compile(r"\b(?:male|man|boy|gentleman|m|[wbha]m)\b", re.I)
-_FEMALE_PRONOUN = re.compile(r"\b(?:she|her)\b", re.I)
-_MALE_PRONOUN = re.compile(r"\b(?:he|his|him)\b", re.I)
-_MODALITY_WORDS = {
-    "CT": re.compile(r"\bCT\b|computed tomograph", re.I),
-    "MRI": re.compile(r"\bMRI?\b|magnetic resonance|\bT1\b|\bT2\b|FLAIR", re.I),
-    "X-ray": re.compile(r"radiograph|x-ray|\bfilm\b", re.I),
-    "ultrasound": re.compile(r"ultrasound|sonograph|\bUS\b|doppler", re.I),
-    "nuclear medicine": re.compile(r"\bPET\b|scintigra|bone scan|SPECT", re.I),
-    "angiography": re.compile(r"angiogra", re.I),
-}
-_EMPTY_MARKERS = {"", "n/a", "na", "none", "null", "-"}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value).strip()
-    return "" if text.lower() in _EMPTY_MARKERS else text
-
-
-def split_differentials(text: str) -> list[str]:
-    """Split a newline- and bullet-separated differential list into names.
-
-    A line marked ``»`` that heads a group of ``•`` items is a group heading, not a diagnosis.
-    """
-    lines = [ln.rstrip() for ln in text.replace("\r", "\n").split("\n")]
-    lines = [ln for ln in lines if ln.strip()]
-    names: list[str] = []
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        if stripped.startswith("»") and nxt.startswith("•"):
-            continue
-        name = _BULLET.sub("", stripped).strip().rstrip(".").strip()
-        if name:
-            names.append(name)
-    return names
-
-
-def parse_age_sex(history: str) -> tuple[int | None, str]:
-    """Age in years and sex as stated in a free-text history ("47 yo man", "18 y/o male")."""
-    age: int | None = None
-    if m := _AGE.search(history):
-        age = int(m.group(1))
-        if age > 130:
-            age = None
-    elif _AGE_INFANT.search(history):
-        age = 0
-    head = history[:120]
-    sex = _first_sex(head, _FEMALE, _MALE) or _first_sex(head, _FEMALE_PRONOUN, _MALE_PRONOUN)
-    return age, sex or "unknown"
-
-
-def _first_sex(text: str, female_rx: re.Pattern[str], male_rx: re.Pattern[str]) -> str:
-    female, male = female_rx.search(text), male_rx.search(text)
-    if female and (not male or female.start() < male.start()):
-        return "female"
-    if male:
-        return "male"
-    return ""
-
-
-def guess_modalities(findings: str, *, has_ct: bool, has_mri: bool) -> str:
-    """Modalities named in the findings text, else those of the listed image files."""
-    found = [name for name, rx in _MODALITY_WORDS.items() if rx.search(findings)]
-    if not found:
-        found = [m for m, present in (("CT", has_ct), ("MRI", has_mri)) if present]
-    return ", ".join(found)
 
 
 class MedPixImporter:
@@ -196,7 +108,7 @@ class MedPixImporter:
             imaging.append(ImagingStudy(modality=modality, region="", description=findings))
         diagnosis = _text(case.get("Case Diagnosis"))
         differentials = [
-            Differential(name=n) for n in split_differentials(_text(case.get("Differential Diagnosis")))
+            Differential(name=n) for n in split_list(_text(case.get("Differential Diagnosis")))
         ]
         try:
             return Case(
@@ -220,34 +132,3 @@ class MedPixImporter:
             raise validation_error_to_input_error(exc, path=source_path) from None
 
 
-IMPORTERS: dict[str, Importer] = {"medpix": MedPixImporter()}
-
-
-def get_importer(name: str) -> Importer:
-    """The importer registered under ``name``.
-
-    Raises:
-        ConfigError: No importer has that name.
-    """
-    try:
-        return IMPORTERS[name]
-    except KeyError:
-        known = ", ".join(sorted(IMPORTERS))
-        raise ConfigError(f"unknown importer '{name}' (known: {known})", field="importer") from None
-
-
-def import_cases(importer: str, path: str | Path) -> tuple[list[Case], list[CaseFileError]]:
-    """Run an importer over a file, returning the cases and the per-record errors.
-
-    Raises:
-        ConfigError: Unknown importer.
-        CaseFileError: The file cannot be read at all.
-    """
-    cases: list[Case] = []
-    errors: list[CaseFileError] = []
-    for item in get_importer(importer).iter_cases(Path(path)):
-        if isinstance(item, CaseFileError):
-            errors.append(item)
-        else:
-            cases.append(item)
-    return cases, errors
