@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.llm import Endpoint
     from drafting.retrieval import Retriever
 
-#: The bundled reference cases, used when no store is given.
-BUNDLED_REFERENCES = Path(__file__).resolve().parent.parent / "reference_cases"
 
 CaseLike = Case | str | Path | dict[str, Any]
 
@@ -66,7 +64,9 @@ def _retriever(store: ReferenceStore | None, retrieval: Retriever | str | None) 
     if isinstance(retrieval, Retriever):
         return retrieval
     if store is None:
-        store = ReferenceStore.load(BUNDLED_REFERENCES)
+        from drafting.resources import bundled_path
+
+        store = ReferenceStore.load(bundled_path("reference_cases"))
     return Retriever.from_store(store, mode=retrieval or "auto")
 
 
