@@ -66,6 +66,7 @@ def build_endpoint(s: Suite, *, judge: bool = False) -> Any:
         fixtures=s.fixtures.mode,
         fixtures_dir=s.fixtures.dir,
         label=s.fixtures.label,
+        structured_output=cfg.structured_output,
     )
 
 
@@ -91,7 +92,9 @@ def build_default_draft_fn(s: Suite) -> DraftFn:
         from drafting.retrieval import Retriever  # type: ignore[import-not-found]
 
         retriever = Retriever.from_store(store, mode=d.retrieval_mode)
-    prompts = dict(d.prompts) or None
+    from drafting.prompts import load_prompt_set
+
+    prompts = load_prompt_set(d.prompts, prompts_dir=d.prompts_dir)
 
     async def draft(case: Case) -> Draft:
         return await adraft_report(
@@ -137,7 +140,7 @@ def run_config(s: Suite, meta: dict[str, Any], run_id: str, draft_fn_name: str) 
         "config_hash": s.config_hash(),
         "endpoint": endpoint,
         "judge": judge,
-        "prompts": _prompt_versions(s.drafter.prompts),
+        "prompts": _prompt_versions(s.drafter.prompts, s.drafter.prompts_dir),
         "metrics": meta,
         "draft_fn": draft_fn_name,
         "drafting_version": __version__,
@@ -149,12 +152,12 @@ def _describe(endpoint: Any) -> dict[str, Any] | None:
     return endpoint.describe() if endpoint is not None else None
 
 
-def _prompt_versions(versions: dict[str, str]) -> dict[str, Any]:
+def _prompt_versions(versions: dict[str, str], prompts_dir: str | None = None) -> dict[str, Any]:
     try:
         from drafting.prompts import load_prompt_set
     except ImportError:  # pragma: no cover - until the prompt registry exists
         return {k: {"version": v} for k, v in versions.items()}
     return {
         stage: {"version": spec.version, "sha256": spec.sha256}
-        for stage, spec in load_prompt_set(versions).items()
+        for stage, spec in load_prompt_set(versions, prompts_dir=prompts_dir).items()
     }
