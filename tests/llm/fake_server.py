@@ -16,6 +16,7 @@ request's schema when it asks for structured output). Every request is kept in `
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -104,7 +105,11 @@ def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "string":
-        return "text".ljust(int(schema.get("minLength", 0)), ".")
+        # Like a model that reads the schema: a length limit strict mode cannot carry is
+        # restated in the description ("(minLength: 10)"), and followed from there too.
+        stated = re.search(r"minLength: (\d+)", str(schema.get("description", "")))
+        least = schema.get("minLength", int(stated.group(1)) if stated else 0)
+        return "text".ljust(int(least), ".")
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind)
 
 
