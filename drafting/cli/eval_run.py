@@ -33,20 +33,28 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> int:
     """Draft and score every case of SUITE; print the summary, then the run directory."""
-    from drafting.evaluation.runner import run_suite
+    from drafting.evaluation.runner import RunInterrupted, run_suite
     from drafting.prompts import parse_prompt_overrides
 
-    result = run_suite(
-        suite,
-        fixtures=fixtures,
-        cases=cases,
-        prompts=parse_prompt_overrides(prompt or []),
-        model=model,
-        concurrency=concurrency,
-        resume=resume,
-        out=out,
-        progress=not quiet,
-    )
+    try:
+        result = run_suite(
+            suite,
+            fixtures=fixtures,
+            cases=cases,
+            prompts=parse_prompt_overrides(prompt or []),
+            model=model,
+            concurrency=concurrency,
+            resume=resume,
+            out=out,
+            progress=not quiet,
+        )
+    except RunInterrupted as exc:
+        err_console.print(f"interrupted: the partial run is in {escape(exc.run_dir)}")
+        err_console.print(f"resume it with: {escape(_resume_command(exc.run_dir))}")
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted before the run directory was created; nothing to resume")
+        raise typer.Exit(130) from None
     console.print(summary_table(result.summary))
     failed = (result.summary.get("cases") or {}).get("failed", 0)
     if failed:
@@ -54,6 +62,27 @@ def run(
     # Last line of stdout: the run directory, so scripts can chain it.
     print(result.dir)
     return 0
+
+
+def _resume_command(run_dir: Path) -> str:
+    """This command line again, with ``--resume RUN_DIR`` (and without a previous --resume)."""
+    import shlex
+    import sys
+
+    args = sys.argv[1:]
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg == "--resume":
+            skip = True
+            continue
+        if arg.startswith("--resume="):
+            continue
+        kept.append(arg)
+    return shlex.join(["drafting", *kept, "--resume", str(run_dir)])
 
 
 def summary_table(summary: dict[str, Any]) -> Any:

@@ -20,7 +20,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -60,14 +60,33 @@ def run_suite(
     metrics: Sequence[Any] | None = None,
     progress: bool = False,
 ) -> Run:
-    """Run a suite and return the loaded run (see `arun_suite`; this one calls `asyncio.run`)."""
-    return asyncio.run(
-        arun_suite(
-            suite, fixtures=fixtures, cases=cases, prompts=prompts, model=model,
-            concurrency=concurrency, resume=resume, out=out, draft_fn=draft_fn,
-            metrics=metrics, progress=progress,
+    """Run a suite and return the loaded run (see `arun_suite`; this one calls `asyncio.run`).
+
+    Raises:
+        RunInterrupted: Ctrl-C after the run directory was created (it says where; the run
+            resumes with ``resume=run_dir``).
+    """
+    opened: list[Path] = []
+    try:
+        return asyncio.run(
+            arun_suite(
+                suite, fixtures=fixtures, cases=cases, prompts=prompts, model=model,
+                concurrency=concurrency, resume=resume, out=out, draft_fn=draft_fn,
+                metrics=metrics, progress=progress, on_run_dir=opened.append,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        if opened:
+            raise RunInterrupted(opened[0]) from None
+        raise
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``run_dir`` holds the partial run (resume it with ``resume=``)."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
 
 
 async def arun_suite(
@@ -83,6 +102,7 @@ async def arun_suite(
     draft_fn: DraftFn | None = None,
     metrics: Sequence[Any] | None = None,
     progress: bool = False,
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> Run:
     """Draft and score every case of a suite into a run directory.
 
@@ -100,6 +120,8 @@ async def arun_suite(
         draft_fn: Async ``(case) -> Draft`` replacing the real drafter (tests, custom chains).
         metrics: Metric objects replacing those the suite names.
         progress: Show a progress bar on stderr (only when stderr is a terminal).
+        on_run_dir: Called with the run directory once it exists (to say where a run that is
+            interrupted stands).
 
     Returns:
         The run, loaded back from its directory.
@@ -124,6 +146,8 @@ async def arun_suite(
     draft_fn_name = "default" if draft_fn is None else (hook or _qualname(draft_fn))
 
     run_dir, done = _open_run_dir(s, resume=resume, out=out, meta=meta, draft_fn_name=draft_fn_name)
+    if on_run_dir is not None:
+        on_run_dir(run_dir)
     rows_path = run_dir / rundir.RESULTS
     writer = rundir.ResultsWriter(rows_path)
     bar = Progress(enabled=progress, total=len(loaded) + len(load_errors))
