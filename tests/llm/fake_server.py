@@ -274,7 +274,11 @@ def llama_cpp_reply(body: Any) -> Reply:
     """llama.cpp's server: HTTP 500 for ``response_format`` type ``json_schema``."""
     fmt = (body or {}).get("response_format") if isinstance(body, dict) else None
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        return Reply(500, {"error": {"message": "1 validation error for CreateChatCompletionRequest "
-                                     "response_format.type: Input should be 'text' or 'json_object'",
-                                     "type": "internal_server_error"}})
+        # The body llama_cpp.server 0.3 answers with (its FastAPI validation error, as HTTP 500).
+        message = (
+            "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+            "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+        )
+        return Reply(500, {"error": {"message": message, "type": "internal_server_error",
+                                     "param": None, "code": None}})
     return default_reply(body)
