@@ -208,6 +208,10 @@ def resolve_endpoint(
             backend with no key, or a local model file that is missing or not GGUF.
     """
     backend = backend or _env("DRAFTING_BACKEND")
+    explicit_model_file = local_model
+    local_model = local_model or _env("DRAFTING_LOCAL_MODEL")
+    if backend is None and local_model and not base_url:
+        backend = "local"  # a model file to serve means the embedded server
     if backend != "local":
         # An explicit local backend ignores OPENAI_BASE_URL (it may be set for the judge).
         base_url = base_url or _env("OPENAI_BASE_URL")
@@ -231,7 +235,6 @@ def resolve_endpoint(
     gguf: Path | None = None
     if backend == "local":
         key = api_key  # the embedded server's random key is set when it starts
-        local_model = local_model or _env("DRAFTING_LOCAL_MODEL")
         if local_model:
             gguf = check_gguf(local_model)
             label = label or local_model_label(gguf)
@@ -240,7 +243,7 @@ def resolve_endpoint(
         # are keyed by exactly those request bytes.
         structured = structured or "json_object_schema"
     else:
-        if local_model:
+        if explicit_model_file:  # DRAFTING_LOCAL_MODEL only concerns the local backend
             raise ConfigError("--local-model needs the local backend", field="--local-model")
         key = api_key or env_key
         model = model or _env("DRAFTING_MODEL") or OPENAI_MODEL

@@ -49,8 +49,11 @@ def test_label_comes_from_name_and_content(tmp_path: Path, monkeypatch: pytest.M
     _fake_gguf(same_name, b"\x03\x00\x00\x00other weights")
     assert local_model_label(same_name.resolve()) != ep.label  # same name, other file
     monkeypatch.setenv("DRAFTING_LOCAL_MODEL", str(a))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-for-the-judge")  # does not turn the drafter remote
     assert resolve_endpoint().label == ep.label
     assert resolve_endpoint(label="mine").label == "mine"
+    judge = resolve_endpoint(backend="openai", base_url="http://127.0.0.1:1/v1")
+    assert judge.local_model is None  # the variable is the embedded server's only
 
 
 def test_default_local_endpoint_is_unchanged():
