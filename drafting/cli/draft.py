@@ -81,6 +81,11 @@ def draft(
     local_threads: Annotated[
         int | None, typer.Option("--local-threads", min=1, help="The embedded server's CPU threads.")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Seconds per model request (default 120; a slow CPU "
+                     "server may need more)."),
+    ] = None,
 ) -> int:
     """Draft a structured report for CASE, grounded in similar reference cases."""
     from drafting.api import draft_report
@@ -89,7 +94,9 @@ def draft(
     from drafting.prompts import load_prompt_set, parse_prompt_overrides
     from drafting.render import render_json, render_markdown
 
-    server: dict[str, int] = {}
+    server: dict[str, float] = {}
+    if timeout is not None:
+        server["timeout_s"] = timeout
     if local_ctx is not None:
         server["local_n_ctx"] = local_ctx
     if local_threads is not None:

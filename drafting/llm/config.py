@@ -183,7 +183,8 @@ def resolve_endpoint(
 
     Environment: ``DRAFTING_BACKEND``, ``DRAFTING_MODEL``, ``OPENAI_API_KEY``,
     ``OPENAI_BASE_URL``, ``DRAFTING_FIXTURES``, ``DRAFTING_FIXTURES_DIR``,
-    ``DRAFTING_STRUCTURED_OUTPUT``, ``DRAFTING_LOCAL_MODEL``. With none of backend, base URL or
+    ``DRAFTING_STRUCTURED_OUTPUT``, ``DRAFTING_LOCAL_MODEL``, ``DRAFTING_TIMEOUT`` (seconds per
+    request, default 120). With none of backend, base URL or
     key configured, the backend is ``local`` (the embedded model).
 
     Args:
@@ -266,6 +267,12 @@ def resolve_endpoint(
         "fixture_label": label or "",
         "local_model": gguf,
     }
+    timeout = _env("DRAFTING_TIMEOUT")
+    if timeout is not None and "timeout_s" not in overrides:
+        try:
+            fields["timeout_s"] = float(timeout)
+        except ValueError:
+            raise ConfigError(f"DRAFTING_TIMEOUT must be seconds, got {timeout!r}") from None
     fields.update(overrides)
     try:
         return Endpoint(**fields)

@@ -88,8 +88,9 @@ def _draft(base_url: str, tmp_path: Path, key: str | None) -> subprocess.Complet
         env["OPENAI_API_KEY"] = key
     argv = [str(Path(sys.executable).with_name("drafting")), "draft", str(SEED), "-k", "1",
             "--base-url", base_url, "--model", ALIAS, "--fixtures", "record",
-            "--fixtures-dir", str(tmp_path / "fx"), "--format", "json"]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
+            "--fixtures-dir", str(tmp_path / "fx"), "--format", "json",
+            "--timeout", "900"]  # a shared 2-core machine can be slow  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=3600, cwd=tmp_path)
     print("$ " + " ".join(argv[1:]))
     print(proc.stdout[-4000:])
     print(proc.stderr[-4000:])

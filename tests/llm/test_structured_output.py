@@ -198,3 +198,12 @@ def test_suite_blocks_take_structured_output(tmp_path: Path):
         suite_from_data(data, path=tmp_path / "s.yaml")
 
 
+
+
+def test_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DRAFTING_TIMEOUT", "900")
+    assert resolve_endpoint(backend="local").timeout_s == 900
+    assert resolve_endpoint(backend="local", timeout_s=5).timeout_s == 5
+    monkeypatch.setenv("DRAFTING_TIMEOUT", "long")
+    with pytest.raises(ConfigError, match="DRAFTING_TIMEOUT"):
+        resolve_endpoint(backend="local")
