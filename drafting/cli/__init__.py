@@ -54,7 +54,6 @@ def _main_options(
     """Draft structured clinical imaging reports with an LLM, and evaluate the drafts."""
 
 
-
 for _module in ("fixtures", "retrieve", "draft", "evaluate", "eval_run", "eval_score"):
     # Command groups other issues add; each registers itself on `app` when present.
     try:
