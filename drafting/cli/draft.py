@@ -30,7 +30,7 @@ def draft(
     case: Annotated[Path, typer.Argument(help="The case file (YAML) to draft a report for.")],
     corpus: Annotated[
         list[Path] | None,
-        typer.Option("--corpus", help="Reference cases to retrieve from (default: reference_cases/)."),
+        typer.Option("--corpus", help="Reference cases to retrieve from (default: the bundled ones)."),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="How many reference cases to use.")] = 3,
     mode: Annotated[
