@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.timeout(3600)]  # minutes of CPU per draft
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "reference_cases" / "seeds" / "seed-003.yaml"
