@@ -103,7 +103,7 @@ def _check(proc: subprocess.CompletedProcess, tmp_path: Path) -> None:
     draft = json.loads(proc.stdout)
     assert draft["report"]["diagnosis"]["primary"] and draft["provenance"]["backend"] == "openai"
     sent = [json.loads(p.read_text())["request"]["body"] for p in (tmp_path / "fx").rglob("*.json")]
-    assert len(sent) == 3  # one recording per stage, each the request actually sent
+    assert len(sent) >= 3  # one per stage (more when a reply was repaired), each as sent
     assert {b["response_format"]["type"] for b in sent} == {"json_object"}
 
 
