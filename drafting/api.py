@@ -35,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.retrieval import Retriever
     from drafting.retrieval.backends import RetrievalConfig
 
-#: The bundled reference cases, used when no store is given.
-BUNDLED_REFERENCES = Path(__file__).resolve().parent.parent / "reference_cases"
 
 CaseLike = Case | str | Path | dict[str, Any]
 
@@ -70,7 +68,9 @@ def _retriever(store: ReferenceStore | None, retrieval: Any) -> Any:
     if hasattr(retrieval, "search"):  # a built retriever of any backend
         return retrieval
     if store is None:
-        store = ReferenceStore.load(BUNDLED_REFERENCES)
+        from drafting.resources import bundled_path
+
+        store = ReferenceStore.load(bundled_path("reference_cases"))
     if isinstance(retrieval, RetrievalConfig | dict):
         return open_retriever(store, retrieval)
     return open_retriever(store, RetrievalConfig(mode=retrieval or "auto"))

@@ -1,4 +1,6 @@
-"""Prompt registry: versioned prompt templates loaded from ``prompts/<stage>/<version>.yaml``.
+"""Prompt registry: versioned prompt templates loaded from ``<dir>/<stage>/<version>.yaml``.
+
+The package bundles the project's prompts; user directories layer over them (`prompt_dirs`).
 
 A prompt file is data, validated here: its messages, the variables it declares (every variable used
 must be declared and every declared one used), the name of its output schema, its generation
@@ -13,6 +15,7 @@ import json
 import os
 import re
 import string
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Valid
 
 from drafting.cases import read_yaml_file, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
+from drafting.resources import bundled_path
 from drafting.schema import STAGE_OUTPUTS, PromptRef
 
 #: The chain's stages, in order.
@@ -129,15 +133,43 @@ def used_variables(template: str) -> set[str]:
     return names
 
 
-def prompts_root() -> Path:
-    """Where prompt files live: $DRAFTING_PROMPTS_DIR, ./prompts, or the project's prompts/."""
-    env = os.environ.get("DRAFTING_PROMPTS_DIR")
+#: Environment variable naming user prompt directories (``os.pathsep``-separated).
+PROMPTS_ENV = "DRAFTING_PROMPTS_DIR"
+
+PromptsDir = str | Path | Sequence[str | Path] | None
+
+
+def prompt_dirs(prompts_dir: PromptsDir = None) -> tuple[Path, ...]:
+    """The prompt directories, first match wins; user directories layer over the bundled ones.
+
+    A user directory holds ``<stage>/<version>.yaml`` files that add versions or override
+    bundled ones of the same name. Order: ``prompts_dir`` (``--prompts-dir``, a suite's
+    ``prompts_dir``), then ``$DRAFTING_PROMPTS_DIR``, then ``./prompts`` when it exists, then the
+    prompts bundled with the package.
+
+    Args:
+        prompts_dir: One directory or several, searched before all others.
+    """
+    layers: list[Path] = []
+    if prompts_dir is not None:
+        given = [prompts_dir] if isinstance(prompts_dir, str | Path) else list(prompts_dir)
+        layers += [Path(p).expanduser() for p in given]
+    env = os.environ.get(PROMPTS_ENV, "").strip()
     if env:
-        return Path(env)
+        layers += [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
     local = Path.cwd() / "prompts"
     if local.is_dir():
-        return local
-    return Path(__file__).resolve().parent.parent / "prompts"
+        layers.append(local)
+    layers.append(bundled_path("prompts"))
+    unique: dict[Path, None] = {}
+    for layer in layers:
+        unique.setdefault(layer.resolve(), None)
+    return tuple(unique)
+
+
+def prompts_root() -> Path:
+    """The bundled prompts directory (user directories layer over it: see `prompt_dirs`)."""
+    return bundled_path("prompts")
 
 
 def load_prompt_file(path: str | Path) -> PromptSpec:
@@ -188,43 +220,55 @@ def load_prompt_file(path: str | Path) -> PromptSpec:
     return spec
 
 
-def load_prompt(stage: str, version: str = DEFAULT_VERSION, *, root: str | Path | None = None) -> PromptSpec:
-    """Load ``<root>/<stage>/<version>.yaml``.
+def load_prompt(stage: str, version: str = DEFAULT_VERSION, *, prompts_dir: PromptsDir = None) -> PromptSpec:
+    """Load ``<stage>/<version>.yaml`` from the first prompt directory that has it.
+
+    Args:
+        stage: findings, diagnosis or rehabilitation.
+        version: The version (file name without ``.yaml``).
+        prompts_dir: User prompt directories searched before the others (see `prompt_dirs`).
 
     Raises:
         ConfigError: Unknown stage, missing version (listing those available) or an invalid file.
     """
-    base = Path(root) if root is not None else prompts_root()
-    return _load_cached(str(base.resolve()), stage, version)
+    return _load_cached(tuple(str(d) for d in prompt_dirs(prompts_dir)), stage, version)
 
 
 @lru_cache(maxsize=64)
-def _load_cached(base: str, stage: str, version: str) -> PromptSpec:
+def _load_cached(dirs: tuple[str, ...], stage: str, version: str) -> PromptSpec:
     if stage not in STAGES:
         raise ConfigError(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})", field="prompt")
     if not _VERSION_RE.match(version):
         raise ConfigError(f"invalid prompt version '{version}'", field=f"prompt {stage}")
-    path = Path(base) / stage / f"{version}.yaml"
-    if not path.is_file():
-        known = ", ".join(available_versions(stage, root=base)) or "none"
-        raise ConfigError(
-            f"no prompt version '{version}' for stage '{stage}' (available: {known})",
-            path=path,
-            field=f"prompts.{stage}",
-        )
-    return load_prompt_file(path)
+    for base in dirs:
+        path = Path(base) / stage / f"{version}.yaml"
+        if path.is_file():
+            return load_prompt_file(path)
+    known = ", ".join(_versions(stage, dirs)) or "none"
+    raise ConfigError(
+        f"no prompt version '{version}' for stage '{stage}' (available: {known}; "
+        f"searched: {', '.join(dirs)})",
+        field=f"prompts.{stage}",
+    )
 
 
-def available_versions(stage: str, *, root: str | Path | None = None) -> list[str]:
-    """Versions present for a stage, sorted."""
-    base = Path(root) if root is not None else prompts_root()
-    return sorted(p.stem for p in (base / stage).glob("*.yaml"))
+def _versions(stage: str, dirs: Sequence[str | Path]) -> list[str]:
+    return sorted({p.stem for d in dirs for p in (Path(d) / stage).glob("*.yaml")})
+
+
+def available_versions(stage: str, *, prompts_dir: PromptsDir = None) -> list[str]:
+    """Versions present for a stage in any prompt directory, sorted."""
+    return _versions(stage, prompt_dirs(prompts_dir))
 
 
 def load_prompt_set(
-    versions: dict[str, str] | None = None, *, root: str | Path | None = None
+    versions: dict[str, str] | None = None, *, prompts_dir: PromptsDir = None
 ) -> dict[str, PromptSpec]:
     """The prompt for every stage: the given versions, `DEFAULT_VERSIONS` for the rest.
+
+    Args:
+        versions: stage -> version.
+        prompts_dir: User prompt directories searched before the others (see `prompt_dirs`).
 
     Raises:
         ConfigError: An unknown stage or a missing version.
@@ -236,13 +280,16 @@ def load_prompt_set(
             f"unknown stage(s) {', '.join(sorted(unknown))} (stages: {', '.join(STAGES)})",
             field="prompts",
         )
-    return {s: load_prompt(s, versions.get(s) or _default_version(s, root), root=root) for s in STAGES}
+    return {
+        s: load_prompt(s, versions.get(s) or _default_version(s, prompts_dir), prompts_dir=prompts_dir)
+        for s in STAGES
+    }
 
 
-def _default_version(stage: str, root: str | Path | None) -> str:
-    """`DEFAULT_VERSIONS` for the stage, or ``v1`` in a prompt directory that lacks it."""
+def _default_version(stage: str, prompts_dir: PromptsDir) -> str:
+    """`DEFAULT_VERSIONS` for the stage, or ``v1`` where the prompt directories lack it."""
     version = DEFAULT_VERSIONS[stage]
-    if version in available_versions(stage, root=root):
+    if version in available_versions(stage, prompts_dir=prompts_dir):
         return version
     return DEFAULT_VERSION
 

@@ -82,12 +82,12 @@ def test_every_string_and_list_is_bounded_and_the_pattern_carries_the_length(mod
 
 
 def _all_prompt_versions():
-    return [(stage, v) for stage in STAGES for v in available_versions(stage, root=REPO / "prompts")]
+    return [(stage, v) for stage in STAGES for v in available_versions(stage, prompts_dir=REPO / "prompts")]
 
 
 @pytest.mark.parametrize(("stage", "version"), _all_prompt_versions())
 def test_the_largest_admitted_reply_fits_in_max_tokens_for_every_prompt_version(stage, version):
-    spec = load_prompt(stage, version, root=REPO / "prompts")
+    spec = load_prompt(stage, version, prompts_dir=REPO / "prompts")
     assert max_reply_tokens(spec.output_model) <= spec.parameters.max_tokens
 
 

@@ -101,3 +101,39 @@ def test_missing_variable_at_render_time():
     spec = load_prompt("findings")
     with pytest.raises(ConfigError, match="missing prompt variables: references"):
         spec.render(case="x")
+
+
+def test_user_prompt_dirs_layer_over_the_bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A user directory adds versions and overrides bundled ones; the rest stay bundled."""
+    from drafting.prompts import prompt_dirs
+    from drafting.resources import bundled_path
+
+    monkeypatch.chdir(tmp_path)  # no ./prompts here
+    mine = tmp_path / "mine"
+    _write(mine, VALID)  # findings/v9: a new version
+    override = VALID.replace("version: v9", "version: v1").replace("test prompt", "my v1")
+    _write(mine, override, version="v1")  # findings/v1: overrides the bundled one
+    assert prompt_dirs(mine) == (mine.resolve(), bundled_path("prompts").resolve())
+    assert load_prompt("findings", "v9", prompts_dir=mine).description == "test prompt"
+    assert load_prompt("findings", "v1", prompts_dir=mine).description == "my v1"
+    assert load_prompt("findings", "v1").description != "my v1"  # bundled without the layer
+    assert load_prompt("diagnosis", "v2", prompts_dir=mine).version == "v2"  # falls through
+    assert available_versions("findings", prompts_dir=mine) == ["v1", "v9"]
+    prompts = load_prompt_set({"findings": "v9"}, prompts_dir=mine)
+    assert prompts["findings"].version == "v9" and prompts["diagnosis"].version == "v1"
+
+
+def test_prompt_dirs_from_the_environment_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from drafting.prompts import prompt_dirs
+
+    a, b, local = tmp_path / "a", tmp_path / "b", tmp_path / "work" / "prompts"
+    _write(a, VALID)
+    _write(b, VALID.replace("version: v9", "version: v8"), version="v8")
+    local.mkdir(parents=True)
+    monkeypatch.chdir(local.parent)
+    monkeypatch.setenv("DRAFTING_PROMPTS_DIR", f"{a}{':'}{b}")
+    dirs = prompt_dirs(tmp_path / "cli")
+    assert dirs[:4] == tuple(p.resolve() for p in (tmp_path / "cli", a, b, local))
+    assert load_prompt("findings", "v8").version == "v8"
+    with pytest.raises(ConfigError, match=r"available: v1, v8, v9; searched: "):
+        load_prompt("findings", "v7")

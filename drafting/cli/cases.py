@@ -75,8 +75,9 @@ def import_(
 def show(
     case: Annotated[str, typer.Argument(help="A case file, or a case id found under --corpus.")],
     corpus: Annotated[
-        list[Path], typer.Option("--corpus", help="Where to look up an id.")
-    ] = [Path("reference_cases")],  # noqa: B006 - typer needs a literal default
+        list[Path] | None,
+        typer.Option("--corpus", help="Where to look up an id (default: the bundled reference cases)."),
+    ] = None,
 ) -> int:
     """Show one case: its input, and its gold report."""
     from drafting.cases import ReferenceStore, load_case
@@ -86,6 +87,9 @@ def show(
     if path.suffix in (".yaml", ".yml") or path.exists():
         loaded = load_case(path)
     else:
+        from drafting.resources import bundled_path
+
+        corpus = corpus or [bundled_path("reference_cases")]
         store = ReferenceStore.load(*corpus, strict=False)
         if case not in store:
             raise CaseFileError(f"no case with id '{case}'", path=", ".join(map(str, corpus)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,14 @@ from drafting.cli._common import err_console
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.retrieval.backends import RetrievalConfig
     from drafting.schema import Draft, StageRecord
+
+
+class StructuredOutputMode(StrEnum):
+    """How the endpoint is asked for JSON (see `drafting.llm.structured_output_kwargs`)."""
+
+    json_schema = "json_schema"
+    json_object_schema = "json_object_schema"
+    none = "none"
 
 
 class OutputFormat(StrEnum):
@@ -26,7 +34,7 @@ def draft(
     case: Annotated[Path, typer.Argument(help="The case file (YAML) to draft a report for.")],
     corpus: Annotated[
         list[Path] | None,
-        typer.Option("--corpus", help="Reference cases to retrieve from (default: reference_cases/)."),
+        typer.Option("--corpus", help="Reference cases to retrieve from (default: the bundled ones)."),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="How many reference cases to use.")] = 3,
     mode: Annotated[
@@ -67,21 +75,66 @@ def draft(
     fixtures_dir: Annotated[
         Path | None, typer.Option("--fixtures-dir", help="Fixture directory (default eval/fixtures).")
     ] = None,
+    structured_output: Annotated[
+        StructuredOutputMode | None,
+        typer.Option(
+            "--structured-output",
+            help="How to ask for JSON: json_schema (OpenAI strict; falls back to json_object_schema "
+            "when the server rejects it), json_object_schema (llama.cpp) or none. "
+            "Default: json_object_schema for the local backend, json_schema otherwise.",
+        ),
+    ] = None,
+    prompts_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--prompts-dir", help="Your prompt files (<stage>/<version>.yaml), over the bundled ones."
+        ),
+    ] = None,
+    local_model: Annotated[
+        Path | None,
+        typer.Option("--local-model", help="A GGUF file for the embedded server (instead of SmolLM2)."),
+    ] = None,
+    local_ctx: Annotated[
+        int | None, typer.Option("--local-ctx", min=256, help="The embedded server's context length.")
+    ] = None,
+    local_threads: Annotated[
+        int | None, typer.Option("--local-threads", min=1, help="The embedded server's CPU threads.")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Seconds per model request (default 120; a slow CPU "
+                     "server may need more)."),
+    ] = None,
 ) -> int:
     """Draft a structured report for CASE, grounded in similar reference cases."""
     from drafting.api import draft_baseline, draft_report
     from drafting.cases import ReferenceStore
     from drafting.llm import resolve_endpoint
-    from drafting.prompts import parse_prompt_overrides
+    from drafting.prompts import load_prompt_set, parse_prompt_overrides
 
     store = ReferenceStore.load(*corpus, strict=False) if corpus else None
     retrieval = retrieval_config(retrieval_backend, mode, retrieval_uri, retrieval_table)
     if backend == "retrieval":
         result = draft_baseline(case, store=store, k=k, retrieval=retrieval)
         return _emit(result, output_format, out)
+    server: dict[str, Any] = {}
+    if timeout is not None:
+        server["timeout_s"] = timeout
+    if local_ctx is not None:
+        server["local_n_ctx"] = local_ctx
+    if local_threads is not None:
+        server["local_threads"] = local_threads
     endpoint = resolve_endpoint(
-        backend=backend, model=model, base_url=base_url, fixtures=fixtures, fixtures_dir=fixtures_dir
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        fixtures=fixtures,
+        fixtures_dir=fixtures_dir,
+        structured_output=structured_output.value if structured_output else None,
+        local_model=local_model,
+        **server,
     )
+    prompts = load_prompt_set(parse_prompt_overrides(prompt or []), prompts_dir=prompts_dir)
 
     def progress(stage: str, event: str, record: StageRecord | None) -> None:
         if event == "start" or record is None:  # "done" always carries the stage's record
@@ -95,15 +148,19 @@ def draft(
                 + (f", {record.attempts} attempts" if record.attempts > 1 else "")
             )
 
-    result = draft_report(
-        case,
-        store=store,
-        endpoint=endpoint,
-        k=k,
-        prompts=parse_prompt_overrides(prompt or []),
-        retrieval=retrieval,
-        on_progress=progress,
-    )
+    try:
+        result = draft_report(
+            case,
+            store=store,
+            endpoint=endpoint,
+            k=k,
+            prompts=prompts,
+            retrieval=retrieval,
+            on_progress=progress,
+        )
+    except KeyboardInterrupt:
+        err_console.print("interrupted: no report was written")
+        raise typer.Exit(130) from None
     return _emit(result, output_format, out)
 
 

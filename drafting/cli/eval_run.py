@@ -74,7 +74,7 @@ def run(
     from drafting.cli.progress import ProgressBar
     from drafting.errors import ConfigError
     from drafting.evaluation.matrix import expand_variants
-    from drafting.evaluation.runner import run_suite
+    from drafting.evaluation.runner import RunInterrupted, run_suite
     from drafting.evaluation.suite import Suite
 
     variants = expand_variants(prompt or [], [model] if model else [])
@@ -97,17 +97,25 @@ def run(
             target, variants, report_only=report_only, quiet=quiet, fixtures=fixtures,
             cases=cases, concurrency=concurrency, resume=resume, out=out,
         )
-    result = run_suite(
-        target,
-        fixtures=fixtures,
-        cases=cases,
-        prompts=variants[0].prompts,
-        model=variants[0].model,
-        concurrency=concurrency,
-        resume=resume,
-        out=out,
-        observer=None if quiet else ProgressBar(),
-    )
+    try:
+        result = run_suite(
+            target,
+            fixtures=fixtures,
+            cases=cases,
+            prompts=variants[0].prompts,
+            model=variants[0].model,
+            concurrency=concurrency,
+            resume=resume,
+            out=out,
+            observer=None if quiet else ProgressBar(),
+        )
+    except RunInterrupted as exc:
+        err_console.print(f"interrupted: the partial run is in {escape(exc.run_dir)}")
+        err_console.print(f"resume it with: drafting eval run --resume {escape(exc.run_dir)}")
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted before the run directory was created; nothing to resume")
+        raise typer.Exit(130) from None
     _print_outcome(result)
     return _gate_exit(result, report_only)
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import gc
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -73,14 +73,33 @@ def run_suite(
     metrics: Sequence[Metric] | None = None,
     observer: RunObserver | None = None,
 ) -> Run:
-    """Run a suite and return the loaded run (see `arun_suite`; this one calls `asyncio.run`)."""
-    return asyncio.run(
-        arun_suite(
-            suite, fixtures=fixtures, cases=cases, prompts=prompts, model=model,
-            concurrency=concurrency, resume=resume, out=out, draft_fn=draft_fn,
-            metrics=metrics, observer=observer,
+    """Run a suite and return the loaded run (see `arun_suite`; this one calls `asyncio.run`).
+
+    Raises:
+        RunInterrupted: Ctrl-C after the run directory was created (it says where; the run
+            resumes with ``resume=run_dir``).
+    """
+    opened: list[Path] = []
+    try:
+        return asyncio.run(
+            arun_suite(
+                suite, fixtures=fixtures, cases=cases, prompts=prompts, model=model,
+                concurrency=concurrency, resume=resume, out=out, draft_fn=draft_fn,
+                metrics=metrics, observer=observer, on_run_dir=opened.append,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        if opened:
+            raise RunInterrupted(opened[0]) from None
+        raise
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``run_dir`` holds the partial run (resume it with ``resume=``)."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
 
 
 async def arun_suite(
@@ -96,6 +115,7 @@ async def arun_suite(
     draft_fn: DraftFn | None = None,
     metrics: Sequence[Metric] | None = None,
     observer: RunObserver | None = None,
+    on_run_dir: Callable[[Path], None] | None = None,
 ) -> Run:
     """Draft and score every case of a suite into a run directory.
 
@@ -113,6 +133,8 @@ async def arun_suite(
         draft_fn: Async ``(case) -> Draft`` replacing the real drafter (tests, custom chains).
         metrics: Metric objects replacing those the suite names.
         observer: Told about progress (e.g. the command line's progress bar).
+        on_run_dir: Called with the run directory once it exists (to say where a run that is
+            interrupted stands).
 
     Returns:
         The run, loaded back from its directory.
@@ -134,6 +156,8 @@ async def arun_suite(
         raise ConfigError(exc.one_line(), path=s.source_path, field="cases") from None
 
     run_dir, done, lock = _open_run_dir(setup, resume=resume, out=out, cases=loaded)
+    if on_run_dir is not None:
+        on_run_dir(run_dir)
     try:
         with _storage_errors(run_dir):
             # The contamination guard, before any drafting: near-duplicate references are

@@ -85,7 +85,9 @@ class RunSetup:
                 stage: PromptRecord(
                     version=spec.version, sha256=spec.sha256, description=spec.description
                 )
-                for stage, spec in load_prompt_set(self.suite.drafter.prompts).items()
+                for stage, spec in load_prompt_set(
+                    self.suite.drafter.prompts, prompts_dir=self.suite.drafter.prompts_dir
+                ).items()
             },
             metrics={m.name: m.meta() for m in self.metrics},
             draft_fn=self.draft_fn_name,
@@ -228,6 +230,7 @@ def build_endpoint(s: Suite, *, judge: bool = False) -> Endpoint | None:
         fixtures=s.fixtures.mode,
         fixtures_dir=s.fixtures.dir,
         label=s.fixtures.label,
+        structured_output=cfg.structured_output,
     )
 
 
@@ -262,7 +265,7 @@ def default_draft_fn(
         retriever = open_retriever(
             store, drafter.retrieval or RetrievalConfig(mode=drafter.retrieval_mode)
         )
-    prompts = dict(drafter.prompts) or None
+    prompts = load_prompt_set(drafter.prompts, prompts_dir=drafter.prompts_dir)
 
     if drafter.backend == "retrieval":
         from drafting.api import adraft_baseline

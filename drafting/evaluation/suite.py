@@ -74,11 +74,15 @@ class CaseSource(_Strict):
 
 
 class EndpointConfig(_Strict):
-    """A model endpoint: backend (local/openai), model, base URL. Keys come from the environment."""
+    """A model endpoint: backend (local/openai), model, base URL, how it takes a JSON schema.
+
+    Keys come from the environment.
+    """
 
     backend: Literal["local", "openai"] | None = None
     model: str | None = None
     base_url: str | None = None
+    structured_output: Literal["json_schema", "json_object_schema", "none"] | None = None
 
     @field_serializer("base_url")
     def _without_credentials(self, value: str | None) -> str | None:
@@ -99,6 +103,9 @@ class DrafterConfig(EndpointConfig):
     """How each case is drafted."""
 
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
+    prompts_dir: str | None = Field(
+        None, description="Your prompt files (<stage>/<version>.yaml), over the bundled ones."
+    )
     k: StrictInt = Field(3, ge=0, le=50)
     retrieval_mode: Literal["auto", "bm25", "dense", "hybrid"] = "auto"
     #: The retrieval backend (``{backend: lancedb}``); None: the built-in index in
@@ -263,6 +270,8 @@ def resolve_paths(suite: Suite, base_dir: Path) -> Suite:
         if src.mapping:
             src.mapping = str(resolve_path(src.mapping, base_dir))
     s.fixtures.dir = str(resolve_path(s.fixtures.dir, base_dir))
+    if s.drafter.prompts_dir:
+        s.drafter.prompts_dir = str(resolve_path(s.drafter.prompts_dir, base_dir))
     return s
 
 
@@ -274,7 +283,7 @@ def check_prompt_versions(suite: Suite, *, path: str | Path | None = None) -> No
 
     for stage, version in suite.drafter.prompts.items():
         try:
-            load_prompt(stage, version)
+            load_prompt(stage, version, prompts_dir=suite.drafter.prompts_dir)
         except InputError as exc:
             raise ConfigError(
                 f"prompt {stage}/{version} cannot be loaded ({exc.message})",

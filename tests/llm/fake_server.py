@@ -16,6 +16,7 @@ request's schema when it asks for structured output). Every request is kept in `
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -107,9 +108,13 @@ def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "string":
-        # Bounded plain-text fields (drafting.outputs) refuse filler such as "text".
+        # Like a model that reads the schema: a length limit strict mode cannot carry is
+        # restated in the description ("(minLength: 10)"), and followed from there too. Bounded
+        # plain-text fields (drafting.outputs) refuse filler such as "text" and one-word answers.
+        stated = re.search(r"minLength: (\d+)", str(schema.get("description", "")))
+        least = schema.get("minLength", int(stated.group(1)) if stated else 0)
         word = "Sample content" if "pattern" in schema else "text"
-        return word.ljust(int(schema.get("minLength", 0)), ".")
+        return word.ljust(int(least), ".")
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind)
 
 
@@ -224,3 +229,69 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# --- server dialects: OpenAI's strict structured outputs, llama.cpp's refusal of json_schema ----
+
+#: Keywords OpenAI's strict mode accepts (its "Supported schemas" documentation). Written out
+#: here, apart from the client's list, so that a client-side change cannot loosen the check.
+OPENAI_STRICT_KEYWORDS = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+    "$ref", "$defs", "definitions", "description", "title", "pattern", "format", "multipleOf",
+    "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "minItems", "maxItems",
+})  # fmt: skip
+
+
+def strict_schema_errors(schema: Any, path: str = "$") -> list[str]:
+    """What OpenAI's strict mode would refuse in a schema, as ``path: reason`` lines."""
+    if not isinstance(schema, dict):
+        return [f"{path}: a schema must be an object"]
+    errors = [f"{path}: '{k}' is not permitted" for k in schema if k not in OPENAI_STRICT_KEYWORDS]
+    if path == "$" and schema.get("type") != "object":
+        errors.append(f"{path}: the root must be an object")
+    props = schema.get("properties")
+    if schema.get("type") == "object" or props is not None:
+        if schema.get("additionalProperties") is not False:
+            errors.append(f"{path}: 'additionalProperties' must be false")
+        missing = set(props or {}) - set(schema.get("required") or [])
+        if missing:
+            errors.append(f"{path}: every property must be required (missing {sorted(missing)})")
+    if "$ref" in schema and len(schema) > 1:
+        errors.append(f"{path}: '$ref' must stand alone")
+    for name, sub in (props or {}).items():
+        errors += strict_schema_errors(sub, f"{path}.properties.{name}")
+    for name, sub in (schema.get("$defs") or {}).items():
+        errors += strict_schema_errors(sub, f"{path}.$defs.{name}")
+    if isinstance(schema.get("items"), dict):
+        errors += strict_schema_errors(schema["items"], f"{path}.items")
+    for i, sub in enumerate(schema.get("anyOf") or []):
+        errors += strict_schema_errors(sub, f"{path}.anyOf[{i}]")
+    return errors
+
+
+def openai_strict_reply(body: Any) -> Reply:
+    """OpenAI's answer: HTTP 400 for a ``json_schema`` request that is not strict-valid."""
+    fmt = (body or {}).get("response_format") if isinstance(body, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema") or {}
+        errors = [] if spec.get("strict") is True else ["$: 'strict' must be true"]
+        errors += strict_schema_errors(spec.get("schema"))
+        if errors:
+            message = f"Invalid schema for response_format '{spec.get('name')}': " + "; ".join(errors)
+            return Reply(400, {"error": {"message": message, "type": "invalid_request_error",
+                                         "param": "response_format"}})
+    return default_reply(body)
+
+
+def llama_cpp_reply(body: Any) -> Reply:
+    """llama.cpp's server: HTTP 500 for ``response_format`` type ``json_schema``."""
+    fmt = (body or {}).get("response_format") if isinstance(body, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        # The body llama_cpp.server 0.3 answers with (its FastAPI validation error, as HTTP 500).
+        message = (
+            "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+            "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+        )
+        return Reply(500, {"error": {"message": message, "type": "internal_server_error",
+                                     "param": None, "code": None}})
+    return default_reply(body)

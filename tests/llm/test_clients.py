@@ -28,6 +28,8 @@ class Finding(BaseModel):
 
 
 def test_structured_output_kwargs_per_capability():
+    from drafting.llm.clients import strict_json_schema
+
     local = resolve_endpoint(backend="local")
     remote = resolve_endpoint(backend="openai", api_key="sk-x")
     schema = Finding.model_json_schema()
@@ -38,7 +40,7 @@ def test_structured_output_kwargs_per_capability():
         "extra_body": {
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "Finding", "schema": schema, "strict": False},
+                "json_schema": {"name": "Finding", "schema": strict_json_schema(Finding), "strict": True},
             }
         }
     }
