@@ -100,8 +100,10 @@ class ContaminationConfig(_Strict):
 
 
 class DrafterConfig(EndpointConfig):
-    """How each case is drafted."""
+    """How each case is drafted. ``backend: retrieval`` is the retrieval-only baseline (no model)."""
 
+    # A wider choice than EndpointConfig.backend: the drafter also takes the model-free baseline.
+    backend: Literal["local", "openai", "retrieval"] | None = None  # type: ignore[assignment]
     prompts: dict[str, str] = Field(default_factory=dict, description="stage -> prompt version")
     prompts_dir: str | None = Field(
         None, description="Your prompt files (<stage>/<version>.yaml), over the bundled ones."
