@@ -279,6 +279,7 @@ def draft_baseline(
     store: ReferenceStore | None = None,
     k: int = 3,
     retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Draft a report for one case with the retrieval-only baseline (no model; see
     `drafting.baseline`): findings from the case input, diagnosis and differentials from the
@@ -289,13 +290,16 @@ def draft_baseline(
         store: Reference cases to retrieve from (default: the bundled ``reference_cases/``).
         k: How many reference cases to draw on.
         retrieval: A `Retriever`, or a mode (``"bm25"``, ``"dense"``, ``"hybrid"``, ``"auto"``).
+        exclude_ids: Reference case ids never to draw on, besides the case's own id.
 
     Raises:
         InputError: The case or ``k`` is invalid.
     """
     from drafting.baseline import retrieval_draft
 
-    the_case, references, hits, mode = retrieve(case, store=store, k=k, retrieval=retrieval)
+    the_case, references, hits, mode = retrieve(
+        case, store=store, k=k, retrieval=retrieval, exclude_ids=exclude_ids
+    )
     return retrieval_draft(the_case, references, hits, mode)
 
 
@@ -305,6 +309,9 @@ async def adraft_baseline(
     store: ReferenceStore | None = None,
     k: int = 3,
     retrieval: Retriever | RetrievalConfig | dict[str, Any] | str | None = None,
+    exclude_ids: Iterable[str] = (),
 ) -> Draft:
     """Async twin of `draft_baseline`: retrieval runs off the event loop."""
-    return await asyncio.to_thread(draft_baseline, case, store=store, k=k, retrieval=retrieval)
+    return await asyncio.to_thread(
+        draft_baseline, case, store=store, k=k, retrieval=retrieval, exclude_ids=exclude_ids
+    )

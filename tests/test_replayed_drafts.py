@@ -94,3 +94,7 @@ def test_the_retrieval_baseline_runs_through_the_harness_offline(suite, tmp_path
     assert run.config is not None and run.config.endpoint is None
     assert all(r.draft and r.draft.provenance.backend == "retrieval" for r in run.results)
     assert run.values("diagnosis.top1_hit")  # scored by the same metrics as a model run
+    # The contamination guard holds for the baseline too: MPX2046 is MPX2531 under another id.
+    (dup,) = [r for r in run.results if r.case_id == "MPX2046"]
+    assert dup.draft is not None
+    assert "MPX2531" not in [ref.case_id for ref in dup.draft.provenance.references]

@@ -271,7 +271,10 @@ def default_draft_fn(
         from drafting.api import adraft_baseline
 
         async def draft_baseline(case: Case) -> Draft:
-            return await adraft_baseline(case, store=store, k=drafter.k, retrieval=retriever)
+            return await adraft_baseline(
+                case, store=store, k=drafter.k, retrieval=retriever,
+                exclude_ids=exclude.get(case.id, ()),
+            )
 
         return draft_baseline
 
