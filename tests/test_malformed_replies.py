@@ -48,7 +48,8 @@ def test_cli_draft_on_an_html_200_reply_is_one_line(tmp_path, capsys, monkeypatc
                     "--model", "fake-model", "--fixtures", "live",
                     "--fixtures-dir", str(tmp_path)])
     out, err = capsys.readouterr()
-    assert code == 2 and "Traceback" not in out + err  # 2: an endpoint error
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("drafting ")]
+    assert code == 4 and "Traceback" not in out + err  # 4: an endpoint error
+    progress = ("drafting ", "✗ ")  # the stage started, the stage failed
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(progress)]
     assert [ln for ln in lines if ln.startswith("error:")] == lines and len(lines) == 1, err
     assert "HTML page" in lines[0]

@@ -118,9 +118,10 @@ def test_user_prompt_dirs_layer_over_the_bundled(tmp_path: Path, monkeypatch: py
     assert load_prompt("findings", "v1", prompts_dir=mine).description == "my v1"
     assert load_prompt("findings", "v1").description != "my v1"  # bundled without the layer
     assert load_prompt("diagnosis", "v2", prompts_dir=mine).version == "v2"  # falls through
-    assert available_versions("findings", prompts_dir=mine) == ["v1", "v9"]
+    assert available_versions("findings", prompts_dir=mine) == ["v1", "v2", "v9"]
     prompts = load_prompt_set({"findings": "v9"}, prompts_dir=mine)
-    assert prompts["findings"].version == "v9" and prompts["diagnosis"].version == "v1"
+    # unnamed stages take DEFAULT_VERSIONS (diagnosis v3), from the bundled layer
+    assert prompts["findings"].version == "v9" and prompts["diagnosis"].version == "v3"
 
 
 def test_prompt_dirs_from_the_environment_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -135,5 +136,5 @@ def test_prompt_dirs_from_the_environment_and_cwd(tmp_path: Path, monkeypatch: p
     dirs = prompt_dirs(tmp_path / "cli")
     assert dirs[:4] == tuple(p.resolve() for p in (tmp_path / "cli", a, b, local))
     assert load_prompt("findings", "v8").version == "v8"
-    with pytest.raises(ConfigError, match=r"available: v1, v8, v9; searched: "):
+    with pytest.raises(ConfigError, match=r"available: v1, v2, v8, v9; searched: "):
         load_prompt("findings", "v7")

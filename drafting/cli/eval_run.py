@@ -87,7 +87,8 @@ def run(
         target = recorded_suite(resume, fixtures=fixtures, cases=cases,
                                 prompts=variants[0].prompts or None, model=variants[0].model)
     elif resume is None:
-        raise ConfigError("give a SUITE file, or --resume RUN_DIR")
+        # A usage error (exit 2), like any other missing argument.
+        raise typer.BadParameter("give a SUITE file, or --resume RUN_DIR", param_hint="SUITE")
     else:
         raise ConfigError("--resume finishes one run; it cannot be combined with a matrix")
     if len(variants) > 1:

@@ -92,7 +92,7 @@ def test_resume_refuses_overrides_that_change_results(
 
 def test_run_without_suite_or_resume_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "eval", "run")
-    assert code == 1 and "give a SUITE file, or --resume RUN_DIR" in err
+    assert code == 2 and "give a SUITE file, or --resume RUN_DIR" in err  # a usage error
     code, _, err = _run(capsys, "eval", "retry", "/nonexistent/run")
     assert code == 1 and "not a run directory" in err
 
