@@ -77,8 +77,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _embedded_model_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only tests marked ``live`` may start the embedded model server."""
+    """Only tests marked ``live`` may start the embedded model server.
+
+    A server a live test left running is stopped before a test that is not live: otherwise that
+    test would reuse it, and the guard (and tests of it) would see no start attempt.
+    """
     if request.node.get_closest_marker("live") is None:
+        from drafting.llm.local_server import current_server, stop_server
+
+        if current_server() is not None:
+            stop_server()
         monkeypatch.setenv(
             FORBID_ENV,
             f"{request.node.nodeid} is not marked @pytest.mark.live (only live tests may start "

@@ -94,7 +94,9 @@ def test_package_data_comes_from_the_wheel(installed: Path, tmp_path: Path):
         path = Path(out[key]).resolve()
         assert venv in path.parents, f"{key} does not come from the wheel: {path}"
         assert ROOT not in path.parents
-    assert out["stages"] == {"findings": "v1", "diagnosis": "v1", "rehabilitation": "v1"}
+    from drafting.prompts import DEFAULT_VERSIONS
+
+    assert out["stages"] == DEFAULT_VERSIONS  # the default versions, read from the wheel
     assert sorted(out["cases"]) == ["seed-000", "seed-003"]
 
 
