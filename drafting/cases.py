@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from drafting.errors import CaseFileError, InputError
+from drafting.errors import CaseFileError, ConfigError, InputError
 from drafting.safe_io import load_yaml_text, read_text_file
 from drafting.schema import Case, is_safe_case_id
 
@@ -57,6 +57,23 @@ def read_yaml_file(
     if not text.strip():
         raise error_type("file is empty", path=path)
     return load_yaml_text(text, path=path, error_type=error_type)
+
+
+def read_config_mapping(path: str | Path, *, what: str, max_bytes: int = 200_000) -> dict[Any, Any]:
+    """Read a configuration YAML file (a column mapping, a prompt, heading names) as a mapping.
+
+    Args:
+        path: The file.
+        what: What its top level maps, for the message (e.g. "prompt fields").
+        max_bytes: Larger files are refused before parsing.
+
+    Raises:
+        ConfigError: The file cannot be read, is not valid YAML, or is not a mapping (names the file).
+    """
+    data = read_yaml_file(path, max_bytes=max_bytes, error_type=ConfigError)
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping of {what}", path=path)
+    return data
 
 
 def validation_error_to_input_error(

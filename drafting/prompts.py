@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
 
-from drafting.cases import read_yaml_file, validation_error_to_input_error
-from drafting.errors import CaseFileError, ConfigError
+from drafting.cases import read_config_mapping, validation_error_to_input_error
+from drafting.errors import ConfigError
 from drafting.resources import bundled_path
 from drafting.schema import STAGE_OUTPUTS, PromptRef
 
@@ -181,12 +181,7 @@ def load_prompt_file(path: str | Path) -> PromptSpec:
             stage and version inside it.
     """
     p = Path(path)
-    try:
-        data = read_yaml_file(p, max_bytes=200_000)
-    except CaseFileError as exc:
-        raise ConfigError(exc.message, path=p) from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of prompt fields", path=p)
+    data = read_config_mapping(p, what="prompt fields")
     try:
         spec = PromptSpec.model_validate(data)
     except ValidationError as exc:

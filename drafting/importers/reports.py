@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from drafting.cases import read_yaml_file, validation_error_to_input_error
+from drafting.cases import read_config_mapping, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
 from drafting.importers.textparse import guess_modalities, parse_age_sex
 from drafting.schema import (
@@ -96,12 +96,7 @@ class ReportImporter:
         """
         if path is None:
             return cls()
-        try:
-            data = read_yaml_file(path, max_bytes=100_000)
-        except CaseFileError as exc:
-            raise ConfigError(exc.message, path=path) from None
-        if not isinstance(data, dict):
-            raise ConfigError("expected a mapping of section -> list of heading names", path=path)
+        data = read_config_mapping(path, what="section -> list of heading names", max_bytes=100_000)
         headings: dict[str, list[str]] = {}
         for section, names in data.items():
             if section not in SECTIONS:

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from drafting.cases import read_yaml_file, validation_error_to_input_error
+from drafting.cases import read_config_mapping, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
 from drafting.importers.textparse import clean_text, parse_age_sex, split_list
 from drafting.schema import (
@@ -165,18 +165,14 @@ def load_mapping(path: str | Path) -> TabularMapping:
         ConfigError: The file cannot be read, is not valid YAML, or does not validate; the message
             names the file and the field. A column mapped to both input and gold is refused.
     """
-    try:
-        data = read_yaml_file(path, max_bytes=200_000)
-    except CaseFileError as exc:
-        raise ConfigError(exc.message, path=path) from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of case fields to column names", path=path)
+    data = read_config_mapping(path, what="case fields to column names")
     try:
         mapping = TabularMapping.model_validate(data)
     except ValidationError as exc:
         raise validation_error_to_input_error(exc, path=path, error_type=ConfigError) from None
     both = set(mapping.input_columns()) & (set(mapping.gold_columns()) | {mapping.id})
-    for column in sorted(both):
+    if both:
+        column = min(both)
         raise ConfigError(
             f"column '{column}' feeds both the input and {mapping.gold_columns().get(column, 'id')}: "
             "gold must never reach the prompt",
