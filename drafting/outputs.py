@@ -39,7 +39,8 @@ FIRST_CHARS = r"A-Za-z0-9(+"
 #: Whole strings that are labels or filler, not content (case-insensitive).
 _LABEL_RE = re.compile(
     r"^\s*(?:(?:other\s+)?(?:reference|case|patient|finding|findings|diagnosis|differential|item|"
-    r"example|name|type|goal|precaution|monitoring|exercise|string|text|value|sentence)"
+    r"example|name|type|goal|precaution|monitoring|exercise|string|text|value|sentence|primary|"
+    r"final(?:\s+diagnosis)?|list(?:\s+of\s+\w+)?)"
     r"(?:\s*(?:no\.?|#)?\s*\d+)?|none|n/?a|unknown|not\s+stated|tbd|todo|placeholder|"
     r"lorem ipsum.*)\s*[.:]?\s*$",
     re.I,
@@ -61,14 +62,17 @@ def text_pattern(max_chars: int, min_chars: int = 3) -> str:
 def phrase_pattern(max_chars: int, first_word_chars: int = 24) -> str:
     """The regex of a bounded plain-text string of at least two words (anchored).
 
-    A space must come within the first ``first_word_chars + 1`` characters, so one-word filler
-    ("None", "exercise", "N/A") cannot be decoded at all under a grammar. The words after the
-    first take at most ``max_chars - first_word_chars - 2`` characters, so the total stays at most
-    ``max_chars`` (a regular grammar cannot couple the two counts more tightly).
+    A space must come within the first ``first_word_chars + 1`` characters and be followed by a
+    character that is not a space, so one-word filler ("None", "exercise", "N/A") cannot be decoded
+    at all under a grammar, not even padded with trailing spaces ("None   " was, and stripping it
+    left one word). The words after the first take at most ``max_chars - first_word_chars - 2``
+    characters, so the total stays at most ``max_chars`` (a regular grammar cannot couple the two
+    counts more tightly).
     """
     head = min(first_word_chars, max_chars - 3)
     word = TEXT_CHARS.replace(" ", "")
-    return f"^[{FIRST_CHARS}][{word}]{{0,{head}}} [{TEXT_CHARS}]{{1,{max_chars - head - 2}}}$"
+    tail = max_chars - head - 3
+    return f"^[{FIRST_CHARS}][{word}]{{0,{head}}} [{word}][{TEXT_CHARS}]{{0,{tail}}}$"
 
 
 def _real_content(value: str) -> str:

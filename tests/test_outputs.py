@@ -58,7 +58,8 @@ def test_phrases_refuse_one_word_filler_in_the_pattern_itself():
     from drafting.outputs import phrase_pattern
 
     pattern = phrase_pattern(60)
-    for filler in ("None", "none", "exercise", "N/A", "Walking"):
+    # Padded with trailing spaces, one word still satisfied a "space then anything" tail.
+    for filler in ("None", "none", "exercise", "N/A", "Walking", "None   ", "Medium-low.  ", "x  y"):
         assert not re.match(pattern, filler), filler
     for good in ("Brisk walking", "3 sessions per week", "RPE 11-13", "Increase by 5 minutes each week"):
         assert re.match(pattern, good), good
