@@ -16,6 +16,7 @@ from drafting.injection import draft_flags
 from drafting.prompts import PromptSpec, load_prompt_set
 from drafting.schema import (
     DISCLAIMER,
+    ITEMS_DROPPED,
     Case,
     CaseInput,
     Diagnosis,
@@ -165,6 +166,8 @@ def assemble_draft(
         report_text(report),
         [m.content for spec in chain.prompts.values() for m in spec.messages if m.role == "system"],
     )
+    if any(record.dropped_items for record in state.records):
+        flags.append(ITEMS_DROPPED)
     return Draft(
         case_id=state.case.id,
         report=report,

@@ -27,6 +27,7 @@ from drafting.parsing import (
     describe_bounds,
     parse_reply,
     repair_messages,
+    salvage_reply,
     truncation_error,
 )
 from drafting.prompts import STAGES, PromptSpec
@@ -202,6 +203,8 @@ def _stage_protocol(
 
     The driver sends back each model reply. A reply that does not parse gets one repair; a reply
     cut off at the token limit (``finish_reason`` "length") gets one asking for a shorter answer.
+    When the repaired reply still fails, its invalid list items are dropped if the lists keep
+    enough valid ones (`salvage_reply`; recorded in ``record.dropped_items``).
 
     Raises:
         ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
@@ -222,6 +225,12 @@ def _stage_protocol(
             except ReplyParseError as exc:
                 error = exc
         if attempt == MAX_ATTEMPTS:
+            if not error.truncated:
+                try:
+                    output, record.dropped_items = salvage_reply(raw, spec.output_model, stage=spec.stage)
+                    return output
+                except ReplyParseError:
+                    pass
             raise ReplyParseError(
                 f"no valid reply after {attempt} attempts: {error}",
                 raw_reply=raw,

@@ -2,7 +2,9 @@
 
 `parse_reply` turns a model's text into a pydantic object or raises `ReplyParseError` carrying the
 raw text; `truncation_error` is the same error for a reply cut off at the token limit;
-`repair_messages` builds the follow-up that feeds the validation error back to the model.
+`repair_messages` builds the follow-up that feeds the validation error back to the model;
+`salvage_reply` is the last resort after repair, dropping the invalid items of a list that has
+enough valid ones.
 """
 
 from __future__ import annotations
@@ -110,17 +112,7 @@ def parse_reply(raw: str, model: type[T], *, stage: str | None = None) -> T:
     Raises:
         ReplyParseError: The reply is empty, not JSON, or does not validate; carries ``raw``.
     """
-    if not raw or not raw.strip():
-        raise ReplyParseError("the reply is empty", raw_reply=raw or "", stage=stage)
-    text = extract_json_text(raw)
-    try:
-        data = json.loads(text, strict=False)  # tolerate raw newlines inside strings
-    except json.JSONDecodeError as exc:
-        raise ReplyParseError(
-            f"the reply is not valid JSON ({exc.msg} at character {exc.pos})",
-            raw_reply=raw,
-            stage=stage,
-        ) from None
+    data = _load_json(raw, stage)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -129,6 +121,81 @@ def parse_reply(raw: str, model: type[T], *, stage: str | None = None) -> T:
             raw_reply=raw,
             stage=stage,
         ) from None
+
+
+def _load_json(raw: str, stage: str | None) -> object:
+    if not raw or not raw.strip():
+        raise ReplyParseError("the reply is empty", raw_reply=raw or "", stage=stage)
+    try:
+        return json.loads(extract_json_text(raw), strict=False)  # raw newlines inside strings
+    except json.JSONDecodeError as exc:
+        raise ReplyParseError(
+            f"the reply is not valid JSON ({exc.msg} at character {exc.pos})",
+            raw_reply=raw,
+            stage=stage,
+        ) from None
+
+
+def _list_item(data: object, loc: tuple[int | str, ...]) -> tuple[list, int] | None:
+    """The innermost list and index on an error's path (``findings.1``, ``exercises.0.type``)."""
+    found = None
+    node = data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            found = (node, part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+        else:
+            break
+    return found
+
+
+def salvage_reply(raw: str, model: type[T], *, stage: str | None = None) -> tuple[T, list[str]]:
+    """Parse ``raw`` after dropping list items that fail validation, if the lists stay long enough.
+
+    A findings list with one item "Other patient" among four real findings, or a second exercise
+    whose type is "Type 1", is a usable reply without that item. Every error must sit inside a
+    list item (an invalid ``primary`` cannot be dropped), and the reply must validate afterwards,
+    so the lists' minimum item counts still hold.
+
+    Args:
+        raw: The reply text as the model sent it.
+        model: The pydantic model the reply must validate as.
+        stage: The chain stage, for the error message.
+
+    Returns:
+        The parsed object and one line per dropped item (where, and why), for the draft's record.
+
+    Raises:
+        ReplyParseError: As `parse_reply` would, when dropping items does not make it valid.
+    """
+    data = _load_json(raw, stage)
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first_error = exc
+    doomed: dict[tuple[int, int], tuple[list, int, str]] = {}
+    for err in errors:
+        item = _list_item(data, tuple(err["loc"]))
+        if item is None:
+            break
+        where = ".".join(str(p) for p in err["loc"])
+        doomed.setdefault((id(item[0]), item[1]), (item[0], item[1], f"{where}: {_friendly(err)}"))
+    else:
+        # Highest index first, so earlier indexes stay valid while deleting.
+        for lst, index, _ in sorted(doomed.values(), key=lambda d: -d[1]):
+            del lst[index]
+        try:
+            return model.model_validate(data), [why for _, _, why in doomed.values()]
+        except ValidationError:
+            pass
+    raise ReplyParseError(
+        f"the reply does not match {model.__name__}: {describe_validation_error(first_error)}",
+        raw_reply=raw,
+        stage=stage,
+    )
 
 
 def truncation_error(raw: str, stage: str | None) -> ReplyParseError:

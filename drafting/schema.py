@@ -231,6 +231,15 @@ class StageRecord(BaseModel):
     latency_s: float = 0.0
     attempts: int = 1
     raw_replies: list[str] = Field(default_factory=list)
+    dropped_items: list[str] = Field(
+        default_factory=list,
+        description="List items of the reply dropped because they failed validation after the "
+        "repair attempt (where, and why); see drafting.parsing.salvage_reply.",
+    )
+
+
+#: Provenance flag: a stage dropped invalid list items of the model's reply (`StageRecord.dropped_items`).
+ITEMS_DROPPED = "reply_items_dropped"
 
 
 class Provenance(BaseModel):
@@ -247,7 +256,8 @@ class Provenance(BaseModel):
     flags: list[str] = Field(
         default_factory=list,
         description="Warnings for a human reviewer, e.g. case_text_instructions (the case text "
-        "reads like instructions to a model), draft_echoes_prompt (see drafting.injection).",
+        "reads like instructions to a model), draft_echoes_prompt (see drafting.injection), "
+        "reply_items_dropped (a stage dropped invalid list items of the model's reply).",
     )
 
     def total_tokens(self) -> int:

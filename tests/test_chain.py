@@ -22,7 +22,7 @@ from drafting.chain import (
 from drafting.errors import ReplyParseError
 from drafting.llm import resolve_endpoint
 from drafting.prompts import DEFAULT_VERSIONS, load_prompt_set
-from drafting.schema import DISCLAIMER, Draft, FindingsOutput
+from drafting.schema import DISCLAIMER, ITEMS_DROPPED, Draft, FindingsOutput
 from tests.llm.fake_server import FakeOpenAIServer, Reply, chat_completion
 from tests.support import SEEDS_DIR
 
@@ -162,6 +162,16 @@ def test_unrecoverable_reply_raises_with_every_raw_reply(server, endpoint):
     assert len(server.requests) == 2
 
 
+def test_a_repaired_reply_still_citing_a_block_label_loses_that_item(server, endpoint):
+    bad = '{"findings": ["Other patient", "Calcified thigh soft tissue."]}'
+    server.script(_reply(bad), _reply(bad))
+    state = _chain(endpoint).run_stage("findings", ChainState(case=load_case(SEED0)))
+    record = state.records[0]
+    assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
+    assert record.attempts == 2 and len(server.requests) == 2
+    assert len(record.dropped_items) == 1 and "'Other patient'" in record.dropped_items[0]
+
+
 # --- the whole chain --------------------------------------------------------------------------
 
 
@@ -182,6 +192,15 @@ def test_draft_report_fills_every_section_and_records_provenance(server, endpoin
     assert prov.backend == "openai" and prov.model == "fake-model" and prov.retrieval_mode == "bm25"
     assert seen == [(s, e) for s in ("findings", "diagnosis", "rehabilitation") for e in ("start", "done")]
     assert len(server.requests) == 3
+
+
+def test_a_draft_whose_reply_lost_items_is_flagged_for_review(server, endpoint):
+    bad = '{"findings": ["Other patient", "Calcified thigh soft tissue."]}'
+    server.script(_reply(bad), _reply(bad))  # then the server's valid default replies
+    draft = draft_report(SEED0, store=ReferenceStore.load(SEEDS_DIR), endpoint=endpoint, retrieval="bm25")
+    assert draft.report.findings == "Calcified thigh soft tissue."
+    assert ITEMS_DROPPED in draft.provenance.flags
+    assert draft.provenance.stages[0].dropped_items
 
 
 def test_async_twin_and_dict_input_give_the_same_report(server, endpoint):

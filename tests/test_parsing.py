@@ -1,7 +1,15 @@
+import json
+
 import pytest
 
 from drafting.errors import ReplyParseError
-from drafting.parsing import describe_bounds, extract_json_text, parse_reply, repair_messages
+from drafting.parsing import (
+    describe_bounds,
+    extract_json_text,
+    parse_reply,
+    repair_messages,
+    salvage_reply,
+)
 from drafting.schema import DiagnosisOutput, FindingsOutput, RehabilitationOutput
 
 VALID = {
@@ -76,3 +84,45 @@ def test_bounds_describe_every_list_and_string():
     assert "exercises: 1 to 2 items" in text and "exercises[].type: at most 60 characters" in text
     assert "diagnosis" not in text
     assert "differentials[].name: at most 90 characters" in describe_bounds(DiagnosisOutput)
+
+
+# --- salvage: the last resort after repair ------------------------------------------------------
+
+
+def test_salvage_drops_invalid_list_items_and_says_which():
+    raw = json.dumps(
+        {"findings": ["Calcified thigh soft tissue.", "Other patient", "No fracture is seen."]}
+    )
+    with pytest.raises(ReplyParseError):
+        parse_reply(raw, FindingsOutput)
+    out, dropped = salvage_reply(raw, FindingsOutput, stage="findings")
+    assert out.findings == ["Calcified thigh soft tissue.", "No fracture is seen."]
+    assert len(dropped) == 1 and dropped[0].startswith("findings.1: 'Other patient'")
+
+
+def test_salvage_drops_the_whole_object_of_an_invalid_field():
+    data = json.loads(VALID[RehabilitationOutput])
+    good = data["exercises"][0]
+    data["exercises"] = [{**good, "type": "Type 1"}, good]
+    out, dropped = salvage_reply(json.dumps(data), RehabilitationOutput)
+    assert [e.type for e in out.exercises] == ["brisk walking"]
+    assert dropped and dropped[0].startswith("exercises.0.type")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"findings": ["Other patient"]},  # the list would fall below its minimum
+        {"findings": ["Calcified thigh soft tissue."], "extra": 1},  # not inside a list
+    ],
+)
+def test_salvage_refuses_when_dropping_items_cannot_make_it_valid(change):
+    with pytest.raises(ReplyParseError, match="does not match FindingsOutput"):
+        salvage_reply(json.dumps(change), FindingsOutput)
+
+
+def test_salvage_refuses_an_invalid_scalar():
+    data = json.loads(VALID[DiagnosisOutput])
+    data["primary"] = "48-year-old unknown"
+    with pytest.raises(ReplyParseError, match="primary"):
+        salvage_reply(json.dumps(data), DiagnosisOutput)
