@@ -208,10 +208,10 @@ def check_suite(s: Suite) -> None:
         from drafting.importers import get_importer
 
         try:
-            get_importer(corpus.importer)
+            get_importer(corpus.importer, corpus.mapping)
         except ConfigError as exc:
-            raise ConfigError(exc.message, path=s.source_path,
-                              field="drafter.corpus.importer") from None
+            field = "drafter.corpus." + ("mapping" if exc.field == "mapping" else "importer")
+            raise ConfigError(exc.message, path=s.source_path, field=field) from None
     where, target = ("dir", corpus.dir) if corpus.dir else ("path", corpus.path)
     if target and not Path(target).exists():
         raise ConfigError(f"no such file or directory: {target}", path=s.source_path,

@@ -118,3 +118,11 @@ def test_medpix_dev_cases_load() -> None:
     s = load_suite(REPO / "eval/suites/medpix-dev.yaml")
     cases, _ = load_case_source(s.cases)
     assert len(cases) > 50
+
+
+def test_a_corpus_read_by_a_mapped_importer_passes_the_suite_check():
+    from drafting.evaluation.setup import check_suite, load_suite_corpus
+
+    suite = load_suite(REPO / "eval/suites/imported-examples.yaml")
+    check_suite(suite)  # the mapping reaches the importer (it was refused as missing)
+    assert [c.id for c in load_suite_corpus(suite)] == ["rad-0001", "rad-0002", "rad-0003"]

@@ -157,6 +157,8 @@ BAD_SUITES = {
                        "drafter.corpus.dir"),
     "unknown-corpus-importer": (lambda t: _suite(t, drafter={"corpus": {
         "importer": "nope", "path": str(t)}}), "drafter.corpus.importer"),
+    "corpus-importer-without-mapping": (lambda t: _suite(t, drafter={"corpus": {
+        "importer": "tabular", "path": str(t)}}), "drafter.corpus.mapping"),
     "unknown-judge-backend": (lambda t: _suite(t, judge={"backend": "nope"}), "judge.backend"),
     "k-true": (lambda t: _suite(t, drafter={"k": True}), "drafter.k"),
     "limit-true": (lambda t: _suite(t, cases={"dir": str(t / "cases"), "limit": True}), "cases.limit"),
