@@ -16,7 +16,7 @@ from drafting.injection import draft_flags
 from drafting.prompts import PromptSpec, load_prompt_set
 from drafting.schema import (
     DISCLAIMER,
-    ITEMS_DROPPED,
+    REPLY_SALVAGED,
     Case,
     CaseInput,
     Diagnosis,
@@ -166,8 +166,8 @@ def assemble_draft(
         report_text(report),
         [m.content for spec in chain.prompts.values() for m in spec.messages if m.role == "system"],
     )
-    if any(record.dropped_items for record in state.records):
-        flags.append(ITEMS_DROPPED)
+    if any(record.salvage_notes for record in state.records):
+        flags.append(REPLY_SALVAGED)
     return Draft(
         case_id=state.case.id,
         report=report,

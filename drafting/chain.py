@@ -203,8 +203,8 @@ def _stage_protocol(
 
     The driver sends back each model reply. A reply that does not parse gets one repair; a reply
     cut off at the token limit (``finish_reason`` "length") gets one asking for a shorter answer.
-    When the repaired reply still fails, its invalid list items are dropped if the lists keep
-    enough valid ones (`salvage_reply`; recorded in ``record.dropped_items``).
+    When the repaired reply still fails, `salvage_reply` drops its invalid list items and fills
+    invalid fields from their fallbacks if that makes it valid (noted in ``record.salvage_notes``).
 
     Raises:
         ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
@@ -227,7 +227,7 @@ def _stage_protocol(
         if attempt == MAX_ATTEMPTS:
             if not error.truncated:
                 try:
-                    output, record.dropped_items = salvage_reply(raw, spec.output_model, stage=spec.stage)
+                    output, record.salvage_notes = salvage_reply(raw, spec.output_model, stage=spec.stage)
                     return output
                 except ReplyParseError:
                     pass

@@ -23,7 +23,7 @@ How the bounds reach the model:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -86,7 +86,8 @@ def _real_content(value: str) -> str:
 
 
 def _not_a_person(value: str) -> str:
-    if re.match(r"^\s*\d+[- ]?(?:year|yr|month|day)s?[- ]old\b", value, re.I):
+    # "48-year-old unknown"; "This patient's case is a similar one to the previous report".
+    if re.match(r"^\s*(?:\d+[- ]?(?:year|yr|month|day)s?[- ]old\b|(?:this|the)\s+patient)", value, re.I):
         raise ValueError(f"'{value}' describes the patient, not a diagnosis: name a disease")
     return value
 
@@ -174,6 +175,13 @@ class DifferentialOutput(_Output):
 
 class DiagnosisOutput(_Output):
     """Diagnostic reasoning with ranked differentials and the final diagnosis."""
+
+    #: Where `drafting.parsing.salvage_reply` takes a field from when the repaired reply's own
+    #: value is still unusable: the model's most likely alternative, then its primary.
+    SALVAGE_FROM: ClassVar[dict[str, str]] = {
+        "primary": "differentials.0.name",
+        "final_diagnosis": "primary",
+    }
 
     primary: DiagnosisName(NAME_CHARS) = Field(  # type: ignore[valid-type]
         ..., description="The most likely diagnosis, short name."

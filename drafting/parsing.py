@@ -151,13 +151,54 @@ def _list_item(data: object, loc: tuple[int | str, ...]) -> tuple[list, int] | N
     return found
 
 
-def salvage_reply(raw: str, model: type[T], *, stage: str | None = None) -> tuple[T, list[str]]:
-    """Parse ``raw`` after dropping list items that fail validation, if the lists stay long enough.
+def _at(data: object, path: str) -> object:
+    """The value at a dotted path ("differentials.0.name"), or None."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
 
-    A findings list with one item "Other patient" among four real findings, or a second exercise
-    whose type is "Type 1", is a usable reply without that item. Every error must sit inside a
-    list item (an invalid ``primary`` cannot be dropped), and the reply must validate afterwards,
-    so the lists' minimum item counts still hold.
+
+def _take_fallbacks(model: type[BaseModel], data: object, errors: list[ErrorDetails]) -> list[str]:
+    """Replace invalid top-level fields by the model's ``SALVAGE_FROM`` sources, in its order."""
+    sources: dict[str, str] = getattr(model, "SALVAGE_FROM", {})
+    bad = {err["loc"][0]: err for err in errors if len(err["loc"]) == 1}
+    notes = []
+    for field, source in sources.items():
+        if field in bad and isinstance(data, dict) and isinstance(value := _at(data, source), str):
+            notes.append(f"{field}: {_friendly(bad[field])}; replaced by {source}")
+            data[field] = value
+    return notes
+
+
+def _drop_list_items(data: object, errors: list[ErrorDetails]) -> list[str] | None:
+    """Drop the list item each error sits in; None when some error sits in no list item."""
+    doomed: dict[tuple[int, int], tuple[list, int, str]] = {}
+    for err in errors:
+        item = _list_item(data, tuple(err["loc"]))
+        if item is None:
+            return None
+        where = ".".join(str(p) for p in err["loc"])
+        doomed.setdefault((id(item[0]), item[1]), (item[0], item[1], f"{where}: {_friendly(err)}"))
+    # Highest index first, so earlier indexes stay valid while deleting.
+    for lst, index, _ in sorted(doomed.values(), key=lambda d: -d[1]):
+        del lst[index]
+    return [why for _, _, why in doomed.values()]
+
+
+def salvage_reply(raw: str, model: type[T], *, stage: str | None = None) -> tuple[T, list[str]]:
+    """Parse ``raw`` after dropping invalid list items and filling invalid fields from fallbacks.
+
+    The last resort after a repair turn. A findings list with one item "Other patient" among
+    real findings, or a second exercise whose type is "Type 1", is usable without that item; a
+    diagnosis whose ``primary`` is the label "Primary" takes the model's own first differential
+    (the model's ``SALVAGE_FROM``). The result must validate, so every list keeps its minimum
+    number of items.
 
     Args:
         raw: The reply text as the model sent it.
@@ -165,32 +206,26 @@ def salvage_reply(raw: str, model: type[T], *, stage: str | None = None) -> tupl
         stage: The chain stage, for the error message.
 
     Returns:
-        The parsed object and one line per dropped item (where, and why), for the draft's record.
+        The parsed object and one line per change (where, why, and what replaced it), for the
+        draft's record.
 
     Raises:
-        ReplyParseError: As `parse_reply` would, when dropping items does not make it valid.
+        ReplyParseError: As `parse_reply` would, when salvage does not make it valid.
     """
     data = _load_json(raw, stage)
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
         first_error = exc
-    doomed: dict[tuple[int, int], tuple[list, int, str]] = {}
-    for err in errors:
-        item = _list_item(data, tuple(err["loc"]))
-        if item is None:
-            break
-        where = ".".join(str(p) for p in err["loc"])
-        doomed.setdefault((id(item[0]), item[1]), (item[0], item[1], f"{where}: {_friendly(err)}"))
-    else:
-        # Highest index first, so earlier indexes stay valid while deleting.
-        for lst, index, _ in sorted(doomed.values(), key=lambda d: -d[1]):
-            del lst[index]
+    notes = _take_fallbacks(model, data, first_error.errors(include_url=False))
+    while True:  # each round drops at least one item, so this ends
         try:
-            return model.model_validate(data), [why for _, _, why in doomed.values()]
-        except ValidationError:
-            pass
+            return model.model_validate(data), notes
+        except ValidationError as exc:
+            dropped = _drop_list_items(data, exc.errors(include_url=False))
+            if dropped is None:
+                break
+            notes += dropped
     raise ReplyParseError(
         f"the reply does not match {model.__name__}: {describe_validation_error(first_error)}",
         raw_reply=raw,

@@ -231,15 +231,16 @@ class StageRecord(BaseModel):
     latency_s: float = 0.0
     attempts: int = 1
     raw_replies: list[str] = Field(default_factory=list)
-    dropped_items: list[str] = Field(
+    salvage_notes: list[str] = Field(
         default_factory=list,
-        description="List items of the reply dropped because they failed validation after the "
-        "repair attempt (where, and why); see drafting.parsing.salvage_reply.",
+        description="What salvage changed in a reply still invalid after the repair attempt: "
+        "list items dropped, fields filled from a fallback (where, why, and by what); see "
+        "drafting.parsing.salvage_reply.",
     )
 
 
-#: Provenance flag: a stage dropped invalid list items of the model's reply (`StageRecord.dropped_items`).
-ITEMS_DROPPED = "reply_items_dropped"
+#: Provenance flag: a stage salvaged the model's reply (`StageRecord.salvage_notes`).
+REPLY_SALVAGED = "reply_salvaged"
 
 
 class Provenance(BaseModel):
@@ -257,7 +258,7 @@ class Provenance(BaseModel):
         default_factory=list,
         description="Warnings for a human reviewer, e.g. case_text_instructions (the case text "
         "reads like instructions to a model), draft_echoes_prompt (see drafting.injection), "
-        "reply_items_dropped (a stage dropped invalid list items of the model's reply).",
+        "reply_salvaged (a stage dropped items or filled fields of an invalid reply).",
     )
 
     def total_tokens(self) -> int:

@@ -22,7 +22,7 @@ from drafting.chain import (
 from drafting.errors import ReplyParseError
 from drafting.llm import resolve_endpoint
 from drafting.prompts import DEFAULT_VERSIONS, load_prompt_set
-from drafting.schema import DISCLAIMER, ITEMS_DROPPED, Draft, FindingsOutput
+from drafting.schema import DISCLAIMER, REPLY_SALVAGED, Draft, FindingsOutput
 from tests.llm.fake_server import FakeOpenAIServer, Reply, chat_completion
 from tests.support import SEEDS_DIR
 
@@ -169,7 +169,7 @@ def test_a_repaired_reply_still_citing_a_block_label_loses_that_item(server, end
     record = state.records[0]
     assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
     assert record.attempts == 2 and len(server.requests) == 2
-    assert len(record.dropped_items) == 1 and "'Other patient'" in record.dropped_items[0]
+    assert len(record.salvage_notes) == 1 and "'Other patient'" in record.salvage_notes[0]
 
 
 # --- the whole chain --------------------------------------------------------------------------
@@ -199,8 +199,8 @@ def test_a_draft_whose_reply_lost_items_is_flagged_for_review(server, endpoint):
     server.script(_reply(bad), _reply(bad))  # then the server's valid default replies
     draft = draft_report(SEED0, store=ReferenceStore.load(SEEDS_DIR), endpoint=endpoint, retrieval="bm25")
     assert draft.report.findings == "Calcified thigh soft tissue."
-    assert ITEMS_DROPPED in draft.provenance.flags
-    assert draft.provenance.stages[0].dropped_items
+    assert REPLY_SALVAGED in draft.provenance.flags
+    assert draft.provenance.stages[0].salvage_notes
 
 
 def test_async_twin_and_dict_input_give_the_same_report(server, endpoint):

@@ -121,8 +121,18 @@ def test_salvage_refuses_when_dropping_items_cannot_make_it_valid(change):
         salvage_reply(json.dumps(change), FindingsOutput)
 
 
-def test_salvage_refuses_an_invalid_scalar():
+def test_salvage_fills_a_label_primary_from_the_model_own_first_differential():
     data = json.loads(VALID[DiagnosisOutput])
-    data["primary"] = "48-year-old unknown"
-    with pytest.raises(ReplyParseError, match="primary"):
+    data["primary"] = "Primary"
+    data["final_diagnosis"] = "This patient's case is a similar one to the previous report"
+    out, notes = salvage_reply(json.dumps(data), DiagnosisOutput)
+    assert out.primary == out.final_diagnosis == "Scleroderma"
+    assert [n.split(":")[0] for n in notes] == ["primary", "final_diagnosis"]
+    assert "replaced by differentials.0.name" in notes[0]
+
+
+def test_salvage_refuses_an_invalid_field_without_a_fallback():
+    data = json.loads(VALID[DiagnosisOutput])
+    data["reasoning"] = "{{reasoning}}"
+    with pytest.raises(ReplyParseError, match="reasoning"):
         salvage_reply(json.dumps(data), DiagnosisOutput)
