@@ -19,8 +19,9 @@ Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from drafting.lazy import lazy_attributes
 
 _LAZY = {
     "Endpoint": "drafting.llm.config",
@@ -66,10 +67,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.llm.local_server import stop_server
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'drafting.llm' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
