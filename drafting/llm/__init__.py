@@ -11,9 +11,10 @@ Typical use (as `drafting.chain` does it)::
         ...                                             # cut off: see drafting.parsing.truncation_error
     findings = parse_reply(msg.content, FindingsOutput, stage="findings")  # drafting.parsing
 
-Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `fixtures`
-(record/replay), `retry` (backoff on tenacity), `handling` (typed errors), `compat` (server
-dialects), `local_server` (the embedded llama.cpp server), `fixture_admin` (stats and pruning).
+Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `structured`
+(the JSON a reply must match), `fixtures` (record/replay), `retry` (backoff on tenacity),
+`handling` (typed errors), `compat` (server dialects), `local_server` (the embedded llama.cpp
+server), `fixture_admin` (stats and pruning).
 Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
 """
 
@@ -31,7 +32,7 @@ _LAZY = {
     "judge_llm": "drafting.llm.clients",
     "openai_client": "drafting.llm.clients",
     "async_openai_client": "drafting.llm.clients",
-    "structured_output_kwargs": "drafting.llm.clients",
+    "structured_output_kwargs": "drafting.llm.structured",
     "endpoint_errors": "drafting.llm.handling",
     "fixture_context": "drafting.llm.fixtures",
     "track_fixture_usage": "drafting.llm.fixtures",
@@ -59,12 +60,12 @@ if TYPE_CHECKING:  # pragma: no cover
         chat_model,
         judge_llm,
         openai_client,
-        structured_output_kwargs,
     )
     from drafting.llm.config import LOCAL_MODEL, Endpoint, resolve_endpoint
     from drafting.llm.fixtures import fixture_context, track_fixture_usage
     from drafting.llm.handling import endpoint_errors
     from drafting.llm.local_server import stop_server
+    from drafting.llm.structured import structured_output_kwargs
 
 
 __getattr__ = lazy_attributes(__name__, _LAZY, globals())

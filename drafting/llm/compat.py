@@ -59,7 +59,7 @@ _REJECT_STATUSES = frozenset({400, 422, 500, 501})
 
 
 #: Strict schema (canonical JSON) -> the model's own schema, filled by
-#: `drafting.llm.clients.strict_json_schema`: the fallback sends what ``json_object_schema`` would.
+#: `drafting.llm.structured.strict_json_schema`: the fallback sends what ``json_object_schema`` would.
 _plain_schemas: dict[str, Any] = {}
 
 
