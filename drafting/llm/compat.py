@@ -99,7 +99,9 @@ def json_object_request(request: httpx.Request) -> httpx.Request | None:
     server (`llama_cpp_request`). Returns None when the request asks for no ``json_schema``.
     """
     body = _json_body(request, b'"json_schema"')
-    fmt = body.get("response_format") if body is not None else None
+    if body is None:
+        return None
+    fmt = body.get("response_format")
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return None
     schema = (fmt.get("json_schema") or {}).get("schema")
