@@ -139,8 +139,7 @@ class SearchBackend:
         Args:
             query: A case (its input only is used; its own id is excluded), a case input, or text.
             k: How many hits at most.
-            filters: Optional `Filters` (or a mapping of their fields); they restrict the
-                candidates before ranking.
+            filters: Optional `Filters` (or a mapping of their fields), applied before ranking.
             exclude_ids: More case ids never to return.
             query_vector: The query's embedding, when already computed (skips embedding it).
 
@@ -162,11 +161,8 @@ class SearchBackend:
 
 
 def resolve_mode(mode: str, embed_fn: EmbedFn | None) -> tuple[str, bool]:
-    """Check a requested retrieval mode and settle ``auto``: hybrid when texts can be embedded
-    (by ``embed_fn`` or the embeddings extra), else BM25.
-
-    Returns:
-        The mode to use, and whether texts can be embedded.
+    """(mode to use, whether texts can be embedded) for a requested mode: ``auto`` is hybrid
+    when ``embed_fn`` or the embeddings extra can embed, else BM25.
 
     Raises:
         ConfigError: Not one of `MODES`.
