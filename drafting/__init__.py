@@ -6,8 +6,6 @@ The public API is imported lazily so that ``import drafting`` stays fast; see `_
 from __future__ import annotations
 
 import os
-from importlib import import_module
-from typing import Any
 
 # Privacy defaults, set before any heavy library is imported: ragas sends usage telemetry unless
 # told not to, and the embedding model must load from the installed package, not a hub.
@@ -18,6 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 __version__ = "0.1.0"
 
 # No key in a log line: HTTP libraries log full URLs, which may carry one (``?api-key=``).
+from drafting.lazy import lazy_attributes  # noqa: E402 - after the privacy defaults
 from drafting.redact import install_log_redaction  # noqa: E402 - after the privacy defaults
 
 install_log_redaction()
@@ -40,10 +39,4 @@ _LAZY = {
 
 __all__ = [*_LAZY, "__version__"]
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'drafting' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -92,8 +92,19 @@ def validation_error_to_input_error(
     return error
 
 
+def first_validation_problem(exc: ValidationError) -> tuple[str, str]:
+    """The first problem pydantic found, as pydantic words it: (message, dotted field path;
+    ``(document)`` when the whole document is wrong)."""
+    err = exc.errors(include_url=False)[0]
+    return err["msg"], _field_path(err)
+
+
+def _field_path(err: Any) -> str:
+    return ".".join(str(p) for p in err["loc"]) or "(document)"
+
+
 def _one_problem(err: Any, path: str | Path | None, error_type: type[InputError]) -> InputError:
-    loc = ".".join(str(p) for p in err["loc"]) or "(document)"
+    loc = _field_path(err)
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown field"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -263,6 +263,31 @@ def _shared_model(endpoint: Endpoint, spec: PromptSpec) -> Any:
         return per_endpoint[spec.sha256]
 
 
+#: How `DraftingChain._run_stage` calls a model: one implementation serves both `run_stage`
+#: (a blocking ``invoke``) and `arun_stage` (``await ainvoke``).
+ModelCall = Callable[[Any, list[Message]], Awaitable[Any]]
+T = TypeVar("T")
+
+
+async def _invoke(model: Any, messages: list[Message]) -> Any:
+    return model.invoke(messages)  # blocking: the coroutine never suspends
+
+
+async def _ainvoke(model: Any, messages: list[Message]) -> Any:
+    return await model.ainvoke(messages)
+
+
+def _run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (its awaits reach only blocking calls) to its end,
+    without an event loop, so the synchronous path also works inside a running loop's thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a blocking stage suspended")
+
+
 class DraftingChain:
     """The three drafting stages over one endpoint and one prompt set.
 
@@ -318,30 +343,13 @@ class DraftingChain:
 
     def run_stage(self, stage: str, state: ChainState) -> ChainState:
         """Run one stage synchronously and return the updated state."""
-        from drafting.llm import endpoint_errors, fixture_context
-
-        record, protocol = self._begin(stage, state)
-        model = self._model(stage)
-        messages = next(protocol)
-        try:
-            while True:
-                started = time.perf_counter()
-                with (
-                    fixture_context(stage=stage, case_id=state.case.id) as timing,
-                    endpoint_errors(self.endpoint),
-                ):
-                    reply = model.invoke(messages)
-                record.latency_s += timing.seconds(time.perf_counter() - started)
-                try:
-                    messages = protocol.send(reply)
-                except StopIteration as done:
-                    return self._finish(stage, state, record, done.value)
-        except Exception:
-            self._failed(stage, record)
-            raise
+        return _run_blocking(self._run_stage(stage, state, _invoke))
 
     async def arun_stage(self, stage: str, state: ChainState) -> ChainState:
         """Run one stage asynchronously and return the updated state."""
+        return await self._run_stage(stage, state, _ainvoke)
+
+    async def _run_stage(self, stage: str, state: ChainState, call: ModelCall) -> ChainState:
         from drafting.llm import endpoint_errors, fixture_context
 
         record, protocol = self._begin(stage, state)
@@ -354,7 +362,7 @@ class DraftingChain:
                     fixture_context(stage=stage, case_id=state.case.id) as timing,
                     endpoint_errors(self.endpoint),
                 ):
-                    reply = await model.ainvoke(messages)
+                    reply = await call(model, messages)
                 record.latency_s += timing.seconds(time.perf_counter() - started)
                 try:
                     messages = protocol.send(reply)

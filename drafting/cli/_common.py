@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
+
+from drafting.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
@@ -47,3 +50,17 @@ def print_table(table: Table, *, to: Console | None = None) -> None:
         out.print(table, crop=False)
     finally:
         out.width = width
+
+
+#: ``--format`` of the commands that print a table, or JSON for scripts.
+TableOrJson = Annotated[str, typer.Option("--format", help="stdout format: table or json.")]
+
+
+def check_table_or_json(output_format: str) -> None:
+    """Refuse a ``--format`` other than table or json (with the message users see).
+
+    Raises:
+        ConfigError: Any other value.
+    """
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from drafting.cli._common import console, err_console, escape, print_table
+from drafting.cli._common import TableOrJson, check_table_or_json, console, err_console, escape, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.matrix import Matrix, Variant
@@ -54,16 +54,12 @@ def matrix(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the matrix as an HTML page.")
     ] = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="stdout format: table or json.")
-    ] = "table",
+    output_format: TableOrJson = "table",
 ) -> int:
     """One table of metrics by variant, with intervals and the best variant per metric marked."""
-    from drafting.errors import ConfigError
     from drafting.evaluation.matrix import build_matrix, render_matrix_html
 
-    if output_format not in ("table", "json"):
-        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
+    check_table_or_json(output_format)
     m = build_matrix(runs)
     _print_matrix(m, output_format)
     if html is not None:

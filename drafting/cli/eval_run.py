@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from drafting.cli._common import console, err_console, escape, print_table
+from drafting.cli._common import TableOrJson, check_table_or_json, console, err_console, escape, print_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.compare import Comparison
@@ -151,16 +151,12 @@ def runs(
         Path | None, typer.Argument(help="The runs folder (default: eval/runs here).")
     ] = None,
     suite: Annotated[str | None, typer.Option("--suite", help="Only runs of this suite.")] = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="stdout format: table or json.")
-    ] = "table",
+    output_format: TableOrJson = "table",
 ) -> int:
     """List past runs, newest first: suite, date, variant, cases, failures, headline metrics."""
-    from drafting.errors import ConfigError
     from drafting.evaluation.history import list_runs
 
-    if output_format not in ("table", "json"):
-        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
+    check_table_or_json(output_format)
     listing = list_runs(folder if folder is not None else Path("eval") / "runs", suite=suite)
     if output_format == "json":
         import json
@@ -295,18 +291,14 @@ def compare(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the comparison as JSON.")
     ] = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="stdout format: table or json.")
-    ] = "table",
+    output_format: TableOrJson = "table",
 ) -> int:
     """Compare run B with run A case by case (paired bootstrap on B - A): what changed in the
     config, per-metric differences, warnings when the comparison cannot be trusted."""
-    from drafting.errors import ConfigError
     from drafting.evaluation.compare import compare_runs, render_comparison_html
     from drafting.evaluation.rundir import write_json
 
-    if output_format not in ("table", "json"):
-        raise ConfigError(f"unknown --format '{output_format}' (use table or json)")
+    check_table_or_json(output_format)
     comp = compare_runs(run_a, run_b)
     for warning in comp.warnings:
         err_console.print(f"[bold red]WARNING:[/] {escape(warning)}")

@@ -20,8 +20,9 @@ harness never imports the command line; presentation (rich tables, progress) is 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from drafting.lazy import lazy_attributes
 
 _LAZY = {
     "run_suite": "drafting.evaluation.runner",
@@ -75,10 +76,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.evaluation.suite import Suite, load_suite
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'drafting.evaluation' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

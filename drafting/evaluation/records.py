@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from drafting.cases import first_validation_problem
 from drafting.errors import ConfigError, RecordFormatError
 from drafting.evaluation.metrics.base import MetricMeta, MetricResult
 from drafting.evaluation.suite import Suite
@@ -293,9 +294,8 @@ def validate_record(model: type[R], data: Any, *, path: str | Path, what: str) -
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "(document)"
-        raise ConfigError(f"not a valid {what} file: {err['msg']}", path=path, field=loc) from None
+        msg, field = first_validation_problem(exc)
+        raise ConfigError(f"not a valid {what} file: {msg}", path=path, field=field) from None
 
 
 def dump_record(record: Record) -> str:

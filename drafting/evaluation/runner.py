@@ -23,7 +23,7 @@ import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from drafting.errors import CaseFileError, ConfigError, InputError, StorageError
 from drafting.evaluation import rundir
@@ -59,21 +59,24 @@ class RunObserver(Protocol):
         """The run ended (also on error)."""
 
 
-def run_suite(
-    suite: str | Path | Suite,
-    *,
-    fixtures: str | None = None,
-    cases: str | Path | None = None,
-    prompts: dict[str, str] | None = None,
-    model: str | None = None,
-    concurrency: int = 4,
-    resume: str | Path | None = None,
-    out: str | Path | None = None,
-    draft_fn: DraftFn | None = None,
-    metrics: Sequence[Metric] | None = None,
-    observer: RunObserver | None = None,
-) -> Run:
-    """Run a suite and return the loaded run (see `arun_suite`; this one calls `asyncio.run`).
+class RunOptions(TypedDict, total=False):
+    """What `run_suite` passes on to `arun_suite` besides the suite (see its Args)."""
+
+    fixtures: str | None
+    cases: str | Path | None
+    prompts: dict[str, str] | None
+    model: str | None
+    concurrency: int
+    resume: str | Path | None
+    out: str | Path | None
+    draft_fn: DraftFn | None
+    metrics: Sequence[Metric] | None
+    observer: RunObserver | None
+
+
+def run_suite(suite: str | Path | Suite, **options: Unpack[RunOptions]) -> Run:
+    """Run a suite and return the loaded run: `arun_suite` (the same arguments but
+    ``on_run_dir``) under ``asyncio.run``.
 
     Raises:
         RunInterrupted: Ctrl-C after the run directory was created (it says where; the run
@@ -81,13 +84,7 @@ def run_suite(
     """
     opened: list[Path] = []
     try:
-        return asyncio.run(
-            arun_suite(
-                suite, fixtures=fixtures, cases=cases, prompts=prompts, model=model,
-                concurrency=concurrency, resume=resume, out=out, draft_fn=draft_fn,
-                metrics=metrics, observer=observer, on_run_dir=opened.append,
-            )
-        )
+        return asyncio.run(arun_suite(suite, **options, on_run_dir=opened.append))
     except KeyboardInterrupt:
         if opened:
             raise RunInterrupted(opened[0]) from None

@@ -183,6 +183,7 @@ def load_draft_file(
     """
     from pydantic import ValidationError
 
+    from drafting.cases import first_validation_problem
     from drafting.evaluation.markdown_parse import markdown_case_id, parse_markdown_report
 
     p = Path(path)
@@ -194,9 +195,8 @@ def load_draft_file(
         try:
             return Draft.model_validate_json(text)
         except ValidationError as exc:
-            err = exc.errors(include_url=False)[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "(document)"
-            raise InputError(f"not a valid Draft JSON: {err['msg']}", path=p, field=loc) from None
+            msg, field = first_validation_problem(exc)
+            raise InputError(f"not a valid Draft JSON: {msg}", path=p, field=field) from None
     try:
         report = parse_markdown_report(text, warnings=warnings)
     except InputError as exc:

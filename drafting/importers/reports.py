@@ -32,17 +32,9 @@ from pydantic import ValidationError
 
 from drafting.cases import read_config_mapping, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
+from drafting.importers.gold import gold_report
 from drafting.importers.textparse import guess_modalities, parse_age_sex
-from drafting.schema import (
-    Case,
-    CaseInput,
-    Diagnosis,
-    Differential,
-    ImagingStudy,
-    Rehabilitation,
-    Report,
-    is_safe_case_id,
-)
+from drafting.schema import Case, CaseInput, ImagingStudy, is_safe_case_id
 
 SECTIONS = ("history", "technique", "findings", "impression", "recommendations")
 
@@ -218,16 +210,11 @@ class ReportImporter:
                 title=title,
                 source=f"text report {path.name}",
                 input=CaseInput(age=age, sex=sex, clinical_history=history, imaging=imaging),
-                gold=Report(
-                    diagnosis=Diagnosis(
-                        primary=primary,
-                        reasoning=reasoning,
-                        differentials=[Differential(name=d) for d in differentials],
-                    ),
-                    final_diagnosis=primary,
-                    rehabilitation=Rehabilitation(
-                        goals=_recommendations(sections.get("recommendations", ""))
-                    ),
+                gold=gold_report(
+                    primary,
+                    reasoning=reasoning,
+                    differentials=differentials,
+                    goals=_recommendations(sections.get("recommendations", "")),
                 ),
             )
         except ValidationError as exc:

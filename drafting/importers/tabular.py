@@ -44,17 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drafting.cases import read_config_mapping, validation_error_to_input_error
 from drafting.errors import CaseFileError, ConfigError
+from drafting.importers.gold import gold_report
 from drafting.importers.textparse import clean_text, parse_age_sex, split_list
-from drafting.schema import (
-    Case,
-    CaseInput,
-    Diagnosis,
-    Differential,
-    ImagingStudy,
-    Rehabilitation,
-    Report,
-    is_safe_case_id,
-)
+from drafting.schema import Case, CaseInput, ImagingStudy, is_safe_case_id
 
 #: A column name, or several whose texts are joined.
 Columns = str | list[str]
@@ -325,19 +317,15 @@ class TabularImporter:
                     imaging=imaging,
                     labs=_joined(row, m.input.labs),
                 ),
-                gold=Report(
+                gold=gold_report(
+                    primary,
+                    reasoning=_joined(row, m.gold.reasoning),
+                    differentials=differentials,
+                    final_diagnosis=_cell(row, m.gold.final_diagnosis),
                     findings=_joined(row, m.gold.findings),
-                    diagnosis=Diagnosis(
-                        primary=primary,
-                        reasoning=_joined(row, m.gold.reasoning),
-                        differentials=[Differential(name=n) for n in differentials],
-                    ),
-                    final_diagnosis=_cell(row, m.gold.final_diagnosis) or primary,
-                    rehabilitation=Rehabilitation(
-                        goals=_items(_cell(row, rehab.goals)),
-                        precautions=_items(_cell(row, rehab.precautions)),
-                        monitoring=_items(_cell(row, rehab.monitoring)),
-                    ),
+                    goals=_items(_cell(row, rehab.goals)),
+                    precautions=_items(_cell(row, rehab.precautions)),
+                    monitoring=_items(_cell(row, rehab.monitoring)),
                 ),
             )
         except ValidationError as exc:

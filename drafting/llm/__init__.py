@@ -11,16 +11,18 @@ Typical use (as `drafting.chain` does it)::
         ...                                             # cut off: see drafting.parsing.truncation_error
     findings = parse_reply(msg.content, FindingsOutput, stage="findings")  # drafting.parsing
 
-Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `fixtures`
-(record/replay), `retry` (backoff on tenacity), `handling` (typed errors), `compat` (server
-dialects), `local_server` (the embedded llama.cpp server), `fixture_admin` (stats and pruning).
+Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `structured`
+(the JSON a reply must match), `fixtures` (record/replay), `retry` (backoff on tenacity),
+`handling` (typed errors), `compat` (server dialects), `local_server` (the embedded llama.cpp
+server), `fixture_admin` (stats and pruning).
 Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from drafting.lazy import lazy_attributes
 
 _LAZY = {
     "Endpoint": "drafting.llm.config",
@@ -30,7 +32,7 @@ _LAZY = {
     "judge_llm": "drafting.llm.clients",
     "openai_client": "drafting.llm.clients",
     "async_openai_client": "drafting.llm.clients",
-    "structured_output_kwargs": "drafting.llm.clients",
+    "structured_output_kwargs": "drafting.llm.structured",
     "endpoint_errors": "drafting.llm.handling",
     "fixture_context": "drafting.llm.fixtures",
     "track_fixture_usage": "drafting.llm.fixtures",
@@ -58,18 +60,12 @@ if TYPE_CHECKING:  # pragma: no cover
         chat_model,
         judge_llm,
         openai_client,
-        structured_output_kwargs,
     )
     from drafting.llm.config import LOCAL_MODEL, Endpoint, resolve_endpoint
     from drafting.llm.fixtures import fixture_context, track_fixture_usage
     from drafting.llm.handling import endpoint_errors
     from drafting.llm.local_server import stop_server
+    from drafting.llm.structured import structured_output_kwargs
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'drafting.llm' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -27,17 +27,29 @@ def llama_cpp_request(request: httpx.Request) -> httpx.Request:
 
     Returns the request unchanged when there is nothing to rename.
     """
-    raw = request.read()
-    if b"max_completion_tokens" not in raw:
-        return request
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return request
-    if not isinstance(body, dict) or "max_completion_tokens" not in body:
+    body = _json_body(request, b"max_completion_tokens")
+    if body is None or "max_completion_tokens" not in body:
         return request
     value = body.pop("max_completion_tokens")
     body.setdefault("max_tokens", value)
+    return _with_body(request, body)
+
+
+def _json_body(request: httpx.Request, marker: bytes) -> dict[str, Any] | None:
+    """The request's JSON object body, when its raw bytes hold ``marker`` (a cheap test before
+    parsing); None when they do not, or the body is not a JSON object."""
+    raw = request.read()
+    if marker not in raw:
+        return None
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _with_body(request: httpx.Request, body: dict[str, Any]) -> httpx.Request:
+    """The same request carrying another JSON body (its Content-Length recomputed)."""
     headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
     return httpx.Request(
         request.method,
@@ -59,7 +71,7 @@ _REJECT_STATUSES = frozenset({400, 422, 500, 501})
 
 
 #: Strict schema (canonical JSON) -> the model's own schema, filled by
-#: `drafting.llm.clients.strict_json_schema`: the fallback sends what ``json_object_schema`` would.
+#: `drafting.llm.structured.strict_json_schema`: the fallback sends what ``json_object_schema`` would.
 _plain_schemas: dict[str, Any] = {}
 
 
@@ -86,28 +98,16 @@ def json_object_request(request: httpx.Request) -> httpx.Request | None:
     the request of that mode; ``max_completion_tokens`` is renamed as for any llama.cpp-style
     server (`llama_cpp_request`). Returns None when the request asks for no ``json_schema``.
     """
-    raw = request.read()
-    if b'"json_schema"' not in raw:
+    body = _json_body(request, b'"json_schema"')
+    if body is None:
         return None
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    fmt = body.get("response_format") if isinstance(body, dict) else None
+    fmt = body.get("response_format")
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return None
     schema = (fmt.get("json_schema") or {}).get("schema")
     schema = _plain_schemas.get(_canonical(schema), schema)
     body["response_format"] = {"type": "json_object", "schema": schema}
-    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
-    rewritten = httpx.Request(
-        request.method,
-        request.url,
-        headers=headers,
-        content=json.dumps(body).encode("utf-8"),
-        extensions=request.extensions,
-    )
-    return llama_cpp_request(rewritten)
+    return llama_cpp_request(_with_body(request, body))
 
 
 def rejects_json_schema(response: httpx.Response, content: bytes) -> bool:

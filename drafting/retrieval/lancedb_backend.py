@@ -20,8 +20,7 @@ tables, approximate vector search.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,18 +44,16 @@ from drafting.retrieval.lancedb_index import (
 )
 from drafting.retrieval.retriever import (
     FUSION_DEPTH,
-    MODES,
     RRF_K,
     WEIGHTS,
     Filters,
     Hit,
-    matches_filters,
+    SearchBackend,
     normalise_modality,
+    resolve_mode,
+    stored_case,
 )
-from drafting.retrieval.text import check_fields, query_text
-from drafting.schema import Case, CaseInput
-
-log = logging.getLogger(__name__)
+from drafting.retrieval.text import check_fields
 
 __all__ = ["DEFAULT_TABLE", "LanceRetriever", "SyncReport", "bulk_load", "connect", "default_uri",
            "sync_table", "where_clause"]
@@ -88,7 +85,7 @@ def where_clause(filters: Filters | None, exclude: Sequence[str]) -> str | None:
     return " AND ".join(parts) or None
 
 
-class LanceRetriever:
+class LanceRetriever(SearchBackend):
     """Similar reference cases from a LanceDB table, resolved in a case store.
 
     The same interface as the built-in `Retriever` (``search``, ``store``, ``mode``,
@@ -166,13 +163,8 @@ class LanceRetriever:
         """
         from drafting import embeddings
 
-        if mode not in MODES:
-            raise ConfigError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})",
-                              field="mode")
+        mode, can_embed = resolve_mode(mode, embed_fn)
         fields = check_fields(fields)
-        can_embed = embed_fn is not None or embeddings.available()
-        if mode == "auto":
-            mode = "hybrid" if can_embed else "bm25"
         query_embed = embed_fn
         if query_embed is None and can_embed:
             query_embed = embeddings.embed
@@ -203,25 +195,10 @@ class LanceRetriever:
         r.sync_report = report
         return r
 
-    def search(
-        self,
-        query: Case | CaseInput | str,
-        k: int = 5,
-        filters: Filters | Mapping[str, Any] | None = None,
-        exclude_ids: Iterable[str] = (),
-        *,
-        query_vector: np.ndarray | None = None,
+    def _search(
+        self, text: str, k: int, flt: Filters | None, exclude: list[str],
+        query_vector: np.ndarray | None,
     ) -> list[Hit]:
-        """The ``k`` reference cases most similar to ``query``, best first.
-
-        Same contract as `Retriever.search`: a `Case` query never returns itself, ``exclude_ids``
-        are never returned, and filters restrict the candidates before ranking.
-        """
-        if k <= 0:
-            return []
-        text, own_id = query_text(query)
-        exclude = [*exclude_ids, *([own_id] if own_id else [])]
-        flt = Filters.coerce(filters)
         where = where_clause(flt, exclude)
         depth = max(k, FUSION_DEPTH) if self.mode == "hybrid" else k
         lists: dict[str, list[tuple[str, float]]] = {}
@@ -243,13 +220,10 @@ class LanceRetriever:
             ranked = [(cid, score, {name: r}) for r, (cid, score) in enumerate(pairs, start=1)]
         hits: list[Hit] = []
         for cid, score, ranks in ranked:
-            if cid not in self.store:
-                log.warning("engine hit %s is not in the case store (index out of date?); skipped",
-                            cid)
+            case = stored_case(self.store, cid, flt, missing="engine hit %s is not in the case "
+                               "store (index out of date?); skipped")
+            if case is None:
                 continue
-            case = self.store.get(cid)
-            if flt is not None and not flt.is_empty() and not matches_filters(case, flt):
-                continue  # the store's copy is the truth when the engine's row is stale
             hits.append(Hit(case_id=cid, title=case.title, score=score, rank=len(hits) + 1,
                             retrievers=[n for n in ("bm25", "dense") if n in ranks], ranks=ranks,
                             mode=self.mode))

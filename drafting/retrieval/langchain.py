@@ -6,7 +6,6 @@ Imported only when used, so langchain stays out of ``import drafting``.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -15,8 +14,6 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from drafting.retrieval.text import reference_text
-
-log = logging.getLogger(__name__)
 
 
 class CaseRetriever(BaseRetriever):
@@ -112,7 +109,7 @@ class LangChainSource:
         are never returned; filters are applied to the resolved cases). ``query_vector`` is
         ignored: the LangChain source embeds with its own embedding model.
         """
-        from drafting.retrieval.retriever import Filters, Hit, matches_filters
+        from drafting.retrieval.retriever import Filters, Hit, stored_case
         from drafting.retrieval.text import query_text
 
         if k <= 0:
@@ -128,12 +125,9 @@ class LangChainSource:
             if cid is None or cid in seen or cid in exclude:
                 continue
             seen.add(cid)
-            if cid not in self.store:
-                log.warning("LangChain document for case %s has no case in the store; skipped",
-                            cid)
-                continue
-            case = self.store.get(cid)
-            if flt is not None and not flt.is_empty() and not matches_filters(case, flt):
+            case = stored_case(self.store, cid, flt, missing="LangChain document for case %s has "
+                               "no case in the store; skipped")
+            if case is None:
                 continue
             rank = len(hits) + 1
             hits.append(Hit(case_id=cid, title=case.title,

@@ -121,7 +121,79 @@ def case_modalities(case: Case) -> set[str]:
     return out
 
 
-class Retriever:
+class SearchBackend:
+    """`search` as every built-in backend offers it (`Retriever`, `LanceRetriever`): the query is
+    resolved here, once; a backend ranks in `_search`."""
+
+    def search(
+        self,
+        query: Case | CaseInput | str,
+        k: int = 5,
+        filters: Filters | Mapping[str, Any] | None = None,
+        exclude_ids: Iterable[str] = (),
+        *,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` reference cases most similar to ``query``, best first.
+
+        Args:
+            query: A case (its input only is used; its own id is excluded), a case input, or text.
+            k: How many hits at most.
+            filters: Optional `Filters` (or a mapping of their fields), applied before ranking.
+            exclude_ids: More case ids never to return.
+            query_vector: The query's embedding, when already computed (skips embedding it).
+
+        Returns:
+            Hits ranked 1..n (n <= k); fewer when filters leave fewer references.
+        """
+        if k <= 0:
+            return []
+        text, own_id = query_text(query)
+        exclude = [*exclude_ids, *([own_id] if own_id else [])]
+        return self._search(text, k, Filters.coerce(filters), exclude, query_vector)
+
+    def _search(
+        self, text: str, k: int, filters: Filters | None, exclude: list[str],
+        query_vector: np.ndarray | None,
+    ) -> list[Hit]:
+        """The ranked hits of a resolved query (``k`` >= 1; ``exclude`` has the query's own id)."""
+        raise NotImplementedError
+
+
+def resolve_mode(mode: str, embed_fn: EmbedFn | None) -> tuple[str, bool]:
+    """(mode to use, whether texts can be embedded) for a requested mode: ``auto`` is hybrid
+    when ``embed_fn`` or the embeddings extra can embed, else BM25.
+
+    Raises:
+        ConfigError: Not one of `MODES`.
+    """
+    from drafting import embeddings
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})",
+                          field="mode")
+    can_embed = embed_fn is not None or embeddings.available()
+    if mode == "auto":
+        mode = "hybrid" if can_embed else "bm25"
+    return mode, can_embed
+
+
+def stored_case(
+    store: ReferenceStore, case_id: str, filters: Filters | None, *, missing: str
+) -> Case | None:
+    """The store's case behind a search engine's hit, or None when the filters refuse it: the
+    store's copy is the truth when the engine's row is stale. A case the store lacks is logged
+    (``missing``: a %-format for its id) and skipped (None)."""
+    if case_id not in store:
+        log.warning(missing, case_id)
+        return None
+    case = store.get(case_id)
+    if filters is not None and not filters.is_empty() and not matches_filters(case, filters):
+        return None
+    return case
+
+
+class Retriever(SearchBackend):
     """Similar-case retrieval over a `ReferenceStore`.
 
     Build one with `Retriever.from_store`. ``mode`` is the mode actually used ("bm25", "dense" or
@@ -187,14 +259,9 @@ class Retriever:
         """
         from drafting import embeddings
 
-        if mode not in MODES:
-            raise ConfigError(f"unknown retrieval mode '{mode}' (choose from {', '.join(MODES)})",
-                              field="mode")
+        mode, can_embed = resolve_mode(mode, embed_fn)
         fields = check_fields(fields)
-        can_embed = embed_fn is not None or embeddings.available()
-        if mode == "auto":
-            mode = "hybrid" if can_embed else "bm25"
-        elif mode != "bm25" and not can_embed:
+        if mode != "bm25" and not can_embed:
             raise ConfigError(
                 f"retrieval mode '{mode}' needs the 'embeddings' extra: "
                 "pip install 'drafting[embeddings]'", field="mode",
@@ -218,32 +285,11 @@ class Retriever:
 
     # --- search ---------------------------------------------------------------------------------
 
-    def search(
-        self,
-        query: Case | CaseInput | str,
-        k: int = 5,
-        filters: Filters | Mapping[str, Any] | None = None,
-        exclude_ids: Iterable[str] = (),
-        *,
-        query_vector: np.ndarray | None = None,
+    def _search(
+        self, text: str, k: int, filters: Filters | None, exclude: list[str],
+        query_vector: np.ndarray | None,
     ) -> list[Hit]:
-        """The ``k`` reference cases most similar to ``query``, best first.
-
-        Args:
-            query: A case (its input only is used; its own id is excluded), a case input, or text.
-            k: How many hits at most.
-            filters: Optional `Filters` (or a mapping of their fields).
-            exclude_ids: More case ids never to return.
-            query_vector: The query's embedding, when already computed (skips embedding it).
-
-        Returns:
-            Hits ranked 1..n (n <= k); fewer when filters leave fewer references.
-        """
-        if k <= 0:
-            return []
-        text, own_id = query_text(query)
-        exclude = [*exclude_ids, *([own_id] if own_id else [])]
-        allowed = self._allowed(Filters.coerce(filters), exclude)
+        allowed = self._allowed(filters, exclude)
         depth = max(k, FUSION_DEPTH) if self.mode == "hybrid" else k
         lists: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.mode in ("bm25", "hybrid"):

@@ -28,7 +28,7 @@ class Finding(BaseModel):
 
 
 def test_structured_output_kwargs_per_capability():
-    from drafting.llm.clients import strict_json_schema
+    from drafting.llm.structured import strict_json_schema
 
     local = resolve_endpoint(backend="local")
     remote = resolve_endpoint(backend="openai", api_key="sk-x")

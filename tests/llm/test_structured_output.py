@@ -11,9 +11,9 @@ import pytest
 
 from drafting.errors import ConfigError, FixtureMissError
 from drafting.llm import chat_model, endpoint_errors, fixture_context, structured_output_kwargs
-from drafting.llm.clients import strict_json_schema
 from drafting.llm.compat import reset_fallbacks
 from drafting.llm.config import Endpoint, resolve_endpoint
+from drafting.llm.structured import strict_json_schema
 from drafting.schema import STAGE_OUTPUTS
 from tests.llm.fake_server import (
     FakeOpenAIServer,

@@ -12,6 +12,7 @@ time, which no exercise field can be), so unit nonsense scores 0 with the unit's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from drafting.evaluation.metrics._defects import template_defect, words
@@ -157,15 +158,31 @@ FREQUENCY_RANGE = (1.0, 42.0)
 
 def check_frequency(text: str) -> FieldVerdict:
     """The frequency parses to sessions per week within `FREQUENCY_RANGE`."""
-    if bad := unit_nonsense(text, "frequency"):
-        return FieldVerdict(BAD, bad)
-    per_week = sessions_per_week(text)
-    if per_week is None:
-        return FieldVerdict(BAD, "not a number of sessions per day or week")
-    low, high = FREQUENCY_RANGE
-    if not low <= per_week <= high:
-        return FieldVerdict(BAD, f"{per_week:g} sessions per week is implausible")
-    return FieldVerdict(OK, f"{per_week:g} sessions per week")
+    return _check_measured(
+        text, sessions_per_week, FREQUENCY_RANGE,
+        unparsed="not a number of sessions per day or week",
+        implausible="{:g} sessions per week is implausible", plausible="{:g} sessions per week",
+    )
+
+
+def _check_measured(
+    text: str,
+    measure: Callable[[str], float | None],
+    bounds: tuple[float, float],
+    *,
+    unparsed: str,
+    implausible: str,
+    plausible: str,
+) -> FieldVerdict:
+    """The verdict on a field that must parse to a number within ``bounds``: ``measure`` reads
+    the number, and the messages are formatted with it (``{:g}``)."""
+    value = measure(text)
+    if value is None:
+        return FieldVerdict(BAD, unparsed)
+    low, high = bounds
+    if not low <= value <= high:
+        return FieldVerdict(BAD, implausible.format(value))
+    return FieldVerdict(OK, plausible.format(value))
 
 
 # --- intensity ----------------------------------------------------------------------------------
@@ -196,17 +213,13 @@ _OTHER_SCALES = re.compile(
 
 def check_intensity(text: str) -> FieldVerdict:
     """The intensity sits on a recognised scale, with plausible numbers."""
-    if bad := unit_nonsense(text, "intensity"):
-        return FieldVerdict(BAD, bad)
     if m := _RPE.search(text):
-        lo = float(m.group(1))
-        hi = float(m.group(2)) if m.group(2) else lo
+        lo, hi = _number_or_range(m)
         if not (0 <= lo <= hi <= 20):
             return FieldVerdict(BAD, f"RPE {m.group(0).strip()} is outside the Borg scales")
         return FieldVerdict(OK, "RPE/Borg scale")
     if m := _PCT_REF.search(text):
-        lo = float(m.group(1))
-        hi = float(m.group(2)) if m.group(2) else lo
+        lo, hi = _number_or_range(m)
         if not (10 <= lo <= hi <= 100):
             return FieldVerdict(BAD, f"{m.group(0).strip()} is not a plausible share")
         return FieldVerdict(OK, f"percentage of {m.group(3).strip()}")
@@ -214,7 +227,7 @@ def check_intensity(text: str) -> FieldVerdict:
         return FieldVerdict(OK, f"{m.group(0).lower()} (descriptive scale)")
     if m := _OTHER_SCALES.search(text):
         return FieldVerdict(OK, m.group(0).lower())
-    if any(q.dimension for q in quantities(text)):  # unit nonsense was ruled out above
+    if any(q.dimension for q in quantities(text)):  # check_field ruled out unit nonsense
         return FieldVerdict(OK, "an absolute load, speed, power or heart rate")
     if "%" in text:
         return FieldVerdict(VAGUE, "a percentage without its reference (HRmax, HRR, 1RM...)")
@@ -222,6 +235,12 @@ def check_intensity(text: str) -> FieldVerdict:
         return FieldVerdict(VAGUE, "'as tolerated' names no scale")
     return FieldVerdict(BAD, "on no recognised scale (light/moderate/vigorous, %HRmax, %HRR, "
                              "RPE, %1RM, talk test...)")
+
+
+def _number_or_range(m: re.Match[str]) -> tuple[float, float]:
+    """A matched number (group 1) or range (groups 1 and 2) as (low, high)."""
+    low = float(m.group(1))
+    return low, float(m.group(2)) if m.group(2) else low
 
 
 # --- time ---------------------------------------------------------------------------------------
@@ -245,15 +264,10 @@ def duration_minutes(text: str) -> float | None:
 
 def check_time(text: str) -> FieldVerdict:
     """The time parses to a duration within `TIME_RANGE_MIN`."""
-    if bad := unit_nonsense(text, "time"):
-        return FieldVerdict(BAD, bad)
-    minutes = duration_minutes(text)
-    if minutes is None:
-        return FieldVerdict(BAD, "not a duration")
-    low, high = TIME_RANGE_MIN
-    if not low <= minutes <= high:
-        return FieldVerdict(BAD, f"{minutes:g} minutes per session is implausible")
-    return FieldVerdict(OK, f"{minutes:g} minutes")
+    return _check_measured(
+        text, duration_minutes, TIME_RANGE_MIN, unparsed="not a duration",
+        implausible="{:g} minutes per session is implausible", plausible="{:g} minutes",
+    )
 
 
 # --- volume -------------------------------------------------------------------------------------
@@ -261,8 +275,6 @@ def check_time(text: str) -> FieldVerdict:
 
 def check_volume(text: str) -> FieldVerdict:
     """The volume states an amount: sets and repetitions, minutes, steps, distance, energy."""
-    if bad := unit_nonsense(text, "volume"):
-        return FieldVerdict(BAD, bad)
     qs = quantities(text)
     if not qs and not re.search(r"\b(?:one|two|three|four|five|six|eight|ten|twelve|fifteen|"
                                 r"twenty|thirty)\b", text, re.I):
@@ -302,8 +314,6 @@ _TRIGGER = re.compile(
 
 def check_progression(text: str) -> FieldVerdict:
     """The progression says what changes, by how much or when."""
-    if bad := unit_nonsense(text, "progression"):
-        return FieldVerdict(BAD, bad)
     verb = _PROGRESS_VERB.search(text)
     if not verb:
         return FieldVerdict(BAD, "says no change (increase, add, progress...)")
@@ -328,10 +338,13 @@ CHECKS = {
 
 
 def check_field(field: str, text: str) -> FieldVerdict:
-    """Score one FITT-VP field: empty, template text, then the field's own check."""
+    """Score one FITT-VP field: empty, template text, impossible units (all but the type), then
+    the field's own check (``CHECKS``, which expects text that passed those)."""
     text = text.strip()
     if not text:
         return FieldVerdict(BAD, "empty")
     if bad := template_defect(text):
         return FieldVerdict(BAD, f"template text ({bad})")
+    if field != "type" and (bad := unit_nonsense(text, field)):  # a type names no quantity
+        return FieldVerdict(BAD, bad)
     return CHECKS[field](text)

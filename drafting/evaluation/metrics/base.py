@@ -85,6 +85,17 @@ class MetricMeta(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+def in_range(name: str, value: float, high: float) -> float:
+    """``value`` when it lies in (0, high], for a metric's parameter.
+
+    Raises:
+        ValueError: Outside that range (the message names the parameter).
+    """
+    if not 0 < value <= high:
+        raise ValueError(f"{name} must be in (0, {high:g}]")
+    return value
+
+
 class Metric:
     """Base class of every metric.
 

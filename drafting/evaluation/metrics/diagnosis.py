@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drafting.diagnoses import DiagnosisVerdict, match_diagnosis
-from drafting.evaluation.metrics.base import Metric, MetricResult
+from drafting.evaluation.metrics.base import Metric, MetricResult, in_range
 from drafting.schema import Case, Draft
 
 #: The only rule an embedding may overturn: no conflict, no relation found.
@@ -75,9 +75,7 @@ class DiagnosisMatcher:
     """
 
     def __init__(self, embedding_threshold: float = DEFAULT_THRESHOLD, use_embeddings: bool = True):
-        if not 0 < embedding_threshold <= 1:
-            raise ValueError("embedding_threshold must be in (0, 1]")
-        self.embedding_threshold = embedding_threshold
+        self.embedding_threshold = in_range("embedding_threshold", embedding_threshold, 1)
         self.use_embeddings = use_embeddings
 
     def params(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from drafting.evaluation.metrics import _text
 from drafting.evaluation.metrics._embedding import EmbeddingSimilarityMetric
-from drafting.evaluation.metrics.base import Metric, MetricResult
+from drafting.evaluation.metrics.base import Metric, MetricResult, in_range
 from drafting.schema import Case, Draft
 
 
@@ -130,12 +130,8 @@ class FindingsSupport(Metric):
     section = "findings"
 
     def __init__(self, min_term_share: float = 0.5, fuzzy_cutoff: float = 88.0):
-        if not 0 < min_term_share <= 1:
-            raise ValueError("min_term_share must be in (0, 1]")
-        if not 0 < fuzzy_cutoff <= 100:
-            raise ValueError("fuzzy_cutoff must be in (0, 100]")
-        self.min_term_share = min_term_share
-        self.fuzzy_cutoff = fuzzy_cutoff
+        self.min_term_share = in_range("min_term_share", min_term_share, 1)
+        self.fuzzy_cutoff = in_range("fuzzy_cutoff", fuzzy_cutoff, 100)
 
     def params(self) -> dict[str, Any]:
         return {"min_term_share": self.min_term_share, "fuzzy_cutoff": self.fuzzy_cutoff}
