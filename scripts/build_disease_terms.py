@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import gzip
 import io
 import json
@@ -47,6 +48,9 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parents[1] / "drafting" / "diagnoses" / "data" / "disease_terms.json.gz"
 LEGACY_COMMIT = "d172fa5ea86a7faf9e1a976dad8ad5d8e944d646"  # release 2016-09-01, last full doid.obo
 MONDO_REPORT = "src/ontology/reports/new-rare-diseases.tsv"
+NCIT_FILE = "src/ontology/sources/ncit-disease-2018-06-08.json.gz"  # in the MONDO repository
+NCIT_ROOT = "NCIT:C7057"  # Disease, Disorder or Finding
+_ADJECTIVE = ("al", "ar", "ic", "ory", "ous", "ive", "ing", "ed", "ent", "ant", "ary")
 
 
 def git(repo: str, *args: str) -> str:
@@ -184,6 +188,87 @@ def add_mondo(data: dict, repo: str, commit: str) -> int:
     return added
 
 
+def add_ncit(data: dict, repo: str, commit: str) -> int:
+    """Add the NCI Thesaurus's diseases, disorders and findings (CC BY 4.0) as terms of their own
+    (ids ``NCIT:C...``): label, exact synonyms and is-a parents inside NCIt. A name that NCIt and
+    the DO share finds both ids, so NCIt's synonyms link DO names ("Pulseless disease" and
+    "Takayasu arteritis"). Returns how many terms were added."""
+    blob = subprocess.run(
+        ["git", "--git-dir", repo, "show", f"{commit}:{NCIT_FILE}"], check=True, capture_output=True
+    ).stdout
+    graph = json.loads(gzip.decompress(blob))["graphs"][0]
+
+    def short(uri: str) -> str:
+        return uri.rsplit("/", 1)[-1].replace("NCIT_", "NCIT:")
+
+    parents: dict[str, set[str]] = defaultdict(set)
+    for edge in graph["edges"]:
+        if edge["pred"] == "is_a":
+            parents[short(edge["sub"])].add(short(edge["obj"]))
+    nodes = {short(n["id"]): n for n in graph["nodes"] if n.get("type") == "CLASS" and n.get("lbl")}
+
+    def under_root(tid: str, seen: set[str]) -> bool:
+        if tid == NCIT_ROOT:
+            return True
+        seen.add(tid)
+        return any(p not in seen and under_root(p, seen) for p in parents.get(tid, ()))
+
+    from drafting.diagnoses.text import key
+    from drafting.diagnoses.units import _ANATOMY
+
+    ORGANS = set(_ANATOMY) | set(_ANATOMY.values())
+
+    kept = {tid for tid in nodes if tid != NCIT_ROOT and under_root(tid, set())}
+
+    def names(node: dict) -> list[str]:
+        syns = node.get("meta", {}).get("synonyms", [])
+        return [node["lbl"].strip(), *(s["val"].strip() for s in syns if s.get("pred") == "hasExactSynonym")]
+
+    name_keys: dict[str, set[str]] = defaultdict(set)
+    for tid in kept:
+        for name in names(nodes[tid]):
+            name_keys[key(name)].add(tid)
+
+    def usable(name: str, tid: str) -> bool:
+        # "Kidney Disorder", "Invasive", "Recurrent": a lone organ or adjective (once a weak word
+        # is gone) qualifies a diagnosis, it is none ("Pulseless Disease", "Cushing Disease" are);
+        # and a name that an ancestor also bears ("Neurofibromatosis" for neurofibromatosis type 1,
+        # "Nephroblastoma" for Wilms tumor of the kidney) names the ancestor, not this subtype
+        k = key(name)
+        if " " not in k and (k in ORGANS or k.endswith(_ADJECTIVE)):
+            return False
+        return not any(other in lineage(tid) for other in name_keys.get(k, set()) - {tid})
+
+    @functools.cache
+    def lineage(tid: str) -> frozenset[str]:
+        out: set[str] = set()
+        stack = list(parents.get(tid, ()))
+        while stack:
+            p = stack.pop()
+            if p not in out:
+                out.add(p)
+                stack.extend(parents.get(p, ()))
+        return frozenset(out)
+
+    for tid in sorted(kept):
+        node = nodes[tid]
+        label = node["lbl"].strip()
+        if not usable(label, tid):
+            label = f"{label} (NCIt {tid})"  # kept for the hierarchy, never matched by name
+        data["terms"][tid] = [label, sorted(p for p in parents.get(tid, ()) if p in kept)]
+        synonyms = {s for s in names(node)[1:] if s.lower() != label.lower() and usable(s, tid)}
+        if synonyms:
+            data["exact"][tid] = sorted(synonyms)
+    data["source"]["ncit"] = {
+        "name": "NCI Thesaurus (diseases, disorders and findings)",
+        "repository": "https://github.com/monarch-initiative/mondo",
+        "commit": git(repo, "rev-parse", commit).strip(),
+        "file": NCIT_FILE,
+        "licence": "CC BY 4.0",
+    }
+    return len(kept)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repo", help="the DO repository's git directory")
@@ -192,10 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--mondo", help="the MONDO repository's git directory (related synonyms)")
     parser.add_argument("--mondo-commit", default="HEAD")
+    parser.add_argument("--ncit", action="store_true", help="add NCIt's diseases (from the MONDO repository)")
     args = parser.parse_args(argv)
     data = build(args.repo, args.commit, args.legacy_commit)
     if args.mondo:
         print(f"{add_mondo(data, args.mondo, args.mondo_commit)} related synonyms from MONDO")
+    if args.ncit:
+        print(f"{add_ncit(data, args.mondo, args.mondo_commit)} NCIt terms (from the MONDO repository)")
     # the normalised indexes too, so the package loads them instead of normalising 30,000 names
     from drafting.diagnoses import terminology
 

@@ -48,8 +48,16 @@ class Terminology:
 
     def lookup(self, text: str) -> set[str]:
         """Ids of the terms whose label or exact synonym is *text* (else related synonym)."""
-        k = key(text)
-        return set(self.exact.get(k) or self.related.get(k) or ())
+        return self.find(key(text))
+
+    def find(self, k: str, related: bool = True) -> set[str]:
+        """Ids of the terms named *k* (a normalised key): by label or exact synonym, and by a DO
+        related synonym when no DO term has that exact name (an NCIt name does not hide the DO's
+        weaker link: "Wilms tumor" is a related name of the DO's nephroblastoma)."""
+        ids = set(self.exact.get(k, ()))
+        if related and not any(i.startswith("DOID:") for i in ids):
+            ids |= self.related.get(k, set())
+        return ids
 
     def ancestors(self, term_id: str) -> frozenset[str]:
         """Every is-a ancestor of the term (not the term itself)."""

@@ -129,9 +129,7 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
             if any(w in MINOR_WORDS for w in span[1:]):
                 continue
             k = " ".join(span)
-            ids = terms.exact.get(k) or (terms.acronyms.get(k) if n == 1 else None)
-            if not ids and n > 1:
-                ids = terms.related.get(k)
+            ids = terms.find(k, related=n > 1) or (terms.acronyms.get(k) if n == 1 else None)
             if ids:
                 units.append(Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span)))
                 i += n

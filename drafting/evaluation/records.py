@@ -163,6 +163,44 @@ class RunNote(Record):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class JudgeAgreement(Record):
+    """How often the LLM judge (``judge.diagnosis_equivalence``) agrees with the deterministic
+    diagnosis matcher over a run (see `drafting.evaluation.metrics.judge_diagnosis.agreement`).
+
+    Attributes:
+        n: Cases with both a judge verdict and a matcher verdict.
+        agree: Of those, cases where the two verdicts (same / partial / different) are equal.
+        rate: ``agree / n`` (None when ``n`` is 0).
+        kappa: Cohen's kappa of the two verdicts (agreement beyond chance).
+        hit_agreement: Agreement on "same" vs not (what the hit metrics count).
+        unscored: Cases the judge left unscored (no usable reply).
+        confusion: ``"judge/matcher"`` verdict pair -> count.
+    """
+
+    n: int = 0
+    agree: int = 0
+    rate: float | None = None
+    kappa: float | None = None
+    hit_agreement: float | None = None
+    unscored: int = 0
+    confusion: dict[str, int] = Field(default_factory=dict)
+
+    def line(self) -> str:
+        """One line for people: "agree on 17/20 diagnoses (85%; kappa 0.71; same vs not 90%)"."""
+        unscored = f"; {self.unscored} unscored" if self.unscored else ""
+        if not self.n or self.rate is None:
+            return f"no case with both verdicts{unscored}"
+        kappa = f"kappa {self.kappa:.2f}" if self.kappa is not None else "kappa n/a"
+        hits = f"same vs not {self.hit_agreement:.0%}" if self.hit_agreement is not None else ""
+        return f"agree on {self.agree}/{self.n} diagnoses ({self.rate:.0%}; {kappa}; {hits}){unscored}"
+
+    def message(self) -> str:
+        """The run note: `line` with the verdict pairs ("judge/matcher: different/same 1, ...")."""
+        pairs = ", ".join(f"{pair} {count}" for pair, count in sorted(self.confusion.items()))
+        tail = f"; judge/matcher: {pairs}" if pairs else ""
+        return f"LLM judge vs diagnosis matcher: {self.line()}{tail}"
+
+
 class RunSummary(Record):
     """``summary.json``: the run's aggregates, computed from ``results.jsonl`` sorted by case id."""
 
@@ -182,6 +220,9 @@ class RunSummary(Record):
     flagged: dict[str, list[str]] = Field(default_factory=dict)
     #: Case files (or importer records) that did not load; counted among the failed cases.
     load_errors: int = 0
+    #: The LLM judge's agreement with the diagnosis matcher (only when a judge endpoint is
+    #: configured and the suite has ``judge.diagnosis_equivalence``).
+    judge_agreement: JudgeAgreement | None = None
 
 
 # --- config.json ---------------------------------------------------------------------------------

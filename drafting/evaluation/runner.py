@@ -30,7 +30,7 @@ from drafting.evaluation import rundir
 from drafting.evaluation.case_rows import LOAD_ERROR, case_sha256, draft_case, load_error_row
 from drafting.evaluation.contamination import contamination_notes, guard_run
 from drafting.evaluation.metrics import Metric
-from drafting.evaluation.records import CaseRow, RunConfig, RunNote
+from drafting.evaluation.records import CaseRow, JudgeAgreement, RunConfig, RunNote
 from drafting.evaluation.rundir import Run, load_run
 from drafting.evaluation.scoring import ScoringWorker
 from drafting.evaluation.setup import DRAFT_FN_ENV, DraftFn, RunSetup, check_suite, prepare_run
@@ -230,6 +230,17 @@ def flagged_cases(rows: Sequence[CaseRow]) -> dict[str, list[str]]:
     }
 
 
+def judge_agreement(rows: Sequence[CaseRow]) -> JudgeAgreement | None:
+    """The LLM judge's agreement with the diagnosis matcher over a run's rows (see
+    `drafting.evaluation.metrics.judge_diagnosis.agreement`); None when no row has a
+    ``judge.diagnosis_equivalence`` result."""
+    from drafting.evaluation.metrics.judge_diagnosis import JudgeDiagnosisEquivalence, agreement
+
+    name = JudgeDiagnosisEquivalence.name
+    results = [r for row in rows for r in row.metrics if r.name == name]
+    return JudgeAgreement(**agreement(results)) if results else None
+
+
 def finish_run(
     run_dir: Path, *, cases: dict[str, Case] | None = None, notes: Sequence[RunNote] = ()
 ) -> Run:
@@ -255,6 +266,12 @@ def finish_run(
     summary.notes = [*notes, *form_defect_notes(run.results)]
     summary.flagged = flagged_cases(run.results)
     summary.load_errors = sum(1 for row in run.results if row.kind == LOAD_ERROR)
+    if run.config is not None and run.config.judge:  # the judge's verdicts exist only with an endpoint
+        summary.judge_agreement = judge_agreement(run.results)
+    if summary.judge_agreement is not None:  # for people: the CLI and report.html show the notes
+        summary.notes.append(
+            RunNote(kind="judge_agreement", message=summary.judge_agreement.message())
+        )
     rundir.write_record(run_dir / rundir.SUMMARY, summary)
     keys = sorted({key for row in run.results for key in row.fixture_keys})
     if keys:

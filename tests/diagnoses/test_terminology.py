@@ -23,6 +23,7 @@ def test_source_and_licence_are_recorded():
     assert src["commit"] in notice and "CC0" in notice and "CC BY 3.0" in notice
     mondo = src["mondo"]
     assert mondo["licence"] == "CC BY 4.0" and mondo["commit"] in notice and "CC BY 4.0" in notice
+    assert "NCI Thesaurus" in notice and src["ncit"]["file"] in notice
 
 
 def test_mondo_lends_related_synonyms_to_do_terms():
@@ -40,12 +41,29 @@ def test_precomputed_index_is_current_and_equal_to_a_fresh_one():
     assert fresh.exact == packaged.exact and fresh.acronyms == packaged.acronyms
 
 
+def _do(ids: set[str]) -> str:
+    (do,) = (i for i in ids if i.startswith("DOID:"))
+    return do
+
+
 def test_lookup_synonyms_acronyms_and_ancestors():
     terms = load()
-    (nephroblastoma,) = terms.lookup("Wilms' tumour")
-    assert terms.labels[nephroblastoma] == "nephroblastoma"
+    assert terms.labels[_do(terms.lookup("Wilms' tumour"))] == "nephroblastoma"
     assert terms.lookup("plasma cell myeloma") == terms.lookup("multiple myeloma")
     assert any(terms.labels[t] == "renal cell carcinoma" for t in terms.acronyms["rcc"])
-    (glioblastoma,) = terms.lookup("glioblastoma")
-    (glioma,) = terms.lookup("glioma")
+    glioblastoma, glioma = _do(terms.lookup("glioblastoma")), _do(terms.lookup("glioma"))
     assert glioma in terms.ancestors(glioblastoma) and glioblastoma not in terms.ancestors(glioma)
+
+
+def test_ncit_links_names_the_do_keeps_apart():
+    terms = load()
+    assert terms.source["ncit"]["licence"] == "CC BY 4.0"
+    # synonyms the DO lacks
+    assert terms.lookup("osteocartilaginous exostosis") & terms.lookup("osteochondroma")
+    assert terms.lookup("infiltrating ductal carcinoma") & terms.lookup("invasive ductal carcinoma")
+    # a broader name an NCIt subtype also lists is left to the broader term
+    ncit = {i for i in terms.lookup("neurofibromatosis") if i.startswith("NCIT:")}
+    assert ncit and not ncit & terms.lookup("neurofibromatosis type 1")
+    # a lone organ or adjective is no diagnosis
+    assert not terms.lookup("kidney disorder") - terms.lookup("kidney disease")
+    assert not terms.lookup("invasive")
