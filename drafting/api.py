@@ -244,7 +244,7 @@ def draft_report(
     Raises:
         InputError: The case, a prompt version or the configuration is invalid.
         EndpointError: The model endpoint failed after retries.
-        ReplyParseError: A stage's reply did not parse, even after one repair attempt.
+        ReplyParseError: A stage's reply did not parse, even after the repair attempts.
     """
     chain, state, refs, mode = prepare(
         case, store=store, endpoint=endpoint, k=k, prompts=prompts, retrieval=retrieval,

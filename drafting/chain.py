@@ -48,8 +48,10 @@ if TYPE_CHECKING:  # pragma: no cover
 CHARS_PER_TOKEN = 4
 #: Token budget for the references block of each stage's prompt.
 DEFAULT_REFERENCE_BUDGET = 360
-#: Attempts per stage: the first reply, then one repair that feeds the validation error back.
-MAX_ATTEMPTS = 2
+#: Attempts per stage: the first reply, then repairs that feed the validation error back. From
+#: the second reply on, a reply whose only faults `salvage_reply` can mend is kept; a second repair
+#: is sent only when salvage cannot help (a small model often repeats a label on its first repair).
+MAX_ATTEMPTS = 3
 
 ProgressFn = Callable[[str, str, StageRecord | None], None]
 
@@ -201,13 +203,14 @@ def _stage_protocol(
 ) -> Generator[list[Message], Any, BaseModel]:
     """Yield messages to send, receive each reply, return the parsed output.
 
-    The driver sends back each model reply. A reply that does not parse gets one repair; a reply
-    cut off at the token limit (``finish_reason`` "length") gets one asking for a shorter answer.
-    When the repaired reply still fails, `salvage_reply` drops its invalid list items and fills
-    invalid fields from their fallbacks if that makes it valid (noted in ``record.salvage_notes``).
+    The driver sends back each model reply. A reply that does not parse gets a repair naming the
+    violation; a reply cut off at the token limit (``finish_reason`` "length") gets one asking for
+    a shorter answer. When a repaired reply still fails, `salvage_reply` drops its invalid list
+    items and fills invalid fields from their fallbacks if that makes it valid (noted in
+    ``record.salvage_notes``); when it cannot, another repair follows, up to `MAX_ATTEMPTS`.
 
     Raises:
-        ReplyParseError: Still unusable after the repair attempt; carries every raw reply.
+        ReplyParseError: Still unusable after the last attempt; carries every raw reply.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         reply = yield messages
@@ -224,13 +227,13 @@ def _stage_protocol(
                 return parse_reply(raw, spec.output_model, stage=spec.stage)
             except ReplyParseError as exc:
                 error = exc
+        if attempt > 1 and not error.truncated:
+            try:
+                output, record.salvage_notes = salvage_reply(raw, spec.output_model, stage=spec.stage)
+                return output
+            except ReplyParseError:
+                pass
         if attempt == MAX_ATTEMPTS:
-            if not error.truncated:
-                try:
-                    output, record.salvage_notes = salvage_reply(raw, spec.output_model, stage=spec.stage)
-                    return output
-                except ReplyParseError:
-                    pass
             raise ReplyParseError(
                 f"no valid reply after {attempt} attempts: {error}",
                 raw_reply=raw,

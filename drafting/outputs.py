@@ -17,7 +17,7 @@ How the bounds reach the model:
   through `drafting.parsing.parse_reply`, which validates the same bounds.
 - What a regular grammar cannot express cheaply (a string that is only a label such as
   "Reference 2", or a diagnosis that is an age and a sex) is checked by validators here; a reply
-  that fails them gets one repair turn naming the problem.
+  that fails them gets a repair turn naming the problem.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 from drafting.api import adraft_report, draft_report
 from drafting.cases import ReferenceStore, load_case
 from drafting.chain import (
+    MAX_ATTEMPTS,
     REFERENCE_LABEL,
     ChainState,
     DraftingChain,
@@ -153,13 +154,23 @@ def test_invalid_reply_is_repaired_with_the_validation_error(server, endpoint):
 
 
 def test_unrecoverable_reply_raises_with_every_raw_reply(server, endpoint):
-    server.script(_reply("OK"), _reply("OK again"))
+    server.script(_reply("OK"), _reply("OK again"), _reply("OK once more"))
     with pytest.raises(ReplyParseError) as info:
         _chain(endpoint).run_stage("findings", ChainState(case=load_case(SEED0)))
     assert info.value.stage == "findings"
-    assert info.value.raw_reply == "OK again"
-    assert info.value.attempts == ["OK", "OK again"]
-    assert len(server.requests) == 2
+    assert info.value.raw_reply == "OK once more"
+    assert info.value.attempts == ["OK", "OK again", "OK once more"]
+    assert len(server.requests) == MAX_ATTEMPTS == 3
+
+
+def test_a_repair_that_salvage_cannot_mend_gets_a_second_repair(server, endpoint):
+    good = '{"findings": ["Calcified thigh soft tissue."]}'
+    server.script(_reply('{"findings": []}'), _reply('{"findings": ["list of items"]}'), _reply(good))
+    state = _chain(endpoint).run_stage("findings", ChainState(case=load_case(SEED0)))
+    assert state.outputs["findings"].findings == ["Calcified thigh soft tissue."]
+    assert state.records[0].attempts == 3 and not state.records[0].salvage_notes
+    second_repair = server.requests[2].body["messages"][-1]["content"]
+    assert "'list of items' is a label or filler" in second_repair
 
 
 def test_a_repaired_reply_still_citing_a_block_label_loses_that_item(server, endpoint):

@@ -58,19 +58,19 @@ def test_a_failed_case_counts_its_attempts_tokens_and_stages_are_reported(
         drafter={"backend": "openai", "model": "fake-model", "base_url": server.base_url, "k": 0},
         fixtures={"mode": "live"},
     )
-    # Findings parse; diagnosis never does (two attempts), so the case fails in diagnosis.
-    server.script(_reply(FINDINGS), _reply("OK"), _reply("OK again"))
+    # Findings parse; diagnosis never does (three attempts), so the case fails in diagnosis.
+    server.script(_reply(FINDINGS), _reply("OK"), _reply("OK again"), _reply("OK once more"))
     observer = Recorder()
     run = run_suite(suite, out=tmp_path / "runs", observer=observer)
     (row,) = run.results
     assert row.status == "failed" and row.error is not None and row.error.stage == "diagnosis"
-    assert row.tokens.total == 3 * 120  # one findings call and both diagnosis attempts
+    assert row.tokens.total == 4 * 120  # one findings call and the three diagnosis attempts
     assert observer.events[1:] == [
         ("stage", "case-00", "findings", "done", 120),
-        ("stage", "case-00", "diagnosis", "failed", 240),
+        ("stage", "case-00", "diagnosis", "failed", 360),
         ("case", "case-00", "failed"),
     ]
-    assert run.summary is not None and run.summary.tokens.total == 360
+    assert run.summary is not None and run.summary.tokens.total == 480
 
 
 def test_progress_bar_moves_per_stage_and_counts_tokens_once() -> None:
