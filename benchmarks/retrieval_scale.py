@@ -141,6 +141,18 @@ def load_model() -> None:
 
 
 def peak_rss_mib() -> float:
+    """This process's own peak RSS.
+
+    Not ``ru_maxrss``: Linux carries it across ``execve`` from the forked parent's memory, so a
+    phase started by a benchmark parent that had already loaded MiniLM and MedPix reported the
+    parent's ~1.1 GiB. ``VmHWM`` belongs to the process's own address space.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
