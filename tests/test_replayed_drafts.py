@@ -62,6 +62,18 @@ def test_seed_drafts_replay_without_failures_or_junk(tmp_path, no_network):
     assert {d.case_id: junk_in(d) for d in drafts} == {d.case_id: [] for d in drafts}
 
 
+@pytest.mark.parametrize(
+    ("suite", "cases"), [("imported-examples.yaml", 3), ("imported-reports.yaml", 2)]
+)
+def test_a_team_s_imported_data_replays_as_a_suite(suite, cases, tmp_path, no_network):
+    # Cases and corpus read on the fly by the tabular (CSV + mapping) and reports (sectioned
+    # text + heading map) importers; every case drafted from the recorded embedded-model traffic.
+    drafts, failed = _replay(suite, tmp_path)
+    assert failed == {} and len(drafts) == cases
+    assert all(d.provenance.references for d in drafts)  # the other imported rows as references
+    assert {d.case_id: junk_in(d) for d in drafts} == {d.case_id: [] for d in drafts}
+
+
 @pytest.fixture(scope="module")
 def medpix_replay(tmp_path_factory):
     return _replay("medpix-dev.yaml", tmp_path_factory.mktemp("medpix"))
@@ -77,9 +89,9 @@ def test_medpix_dev_drafts_carry_no_junk(medpix_replay):
 @requires_medpix
 @pytest.mark.xfail(
     strict=True,
-    reason="10 of the 67 recorded medpix-dev drafts still fail after repair (a one-word field padded "
-    "with spaces, which the phrase pattern's tail admits; the prompt's 'other patient' label; "
-    "'Type 1'): issue 12's target; drop this marker once the re-recorded suite drafts every case",
+    reason="1 of the 67 recorded medpix-dev drafts still fails after two repairs (MPX2233: the "
+    "embedded model writes 'list of items' as an exercise type in every reply, so no valid item "
+    "is left to salvage): issue 12's target; drop this marker once every case drafts",
 )
 def test_medpix_dev_replays_with_no_failed_case(medpix_replay):
     drafts, failed = medpix_replay
