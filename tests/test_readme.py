@@ -53,6 +53,8 @@ def _sandbox(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, work / name)
     for name in ("suites", "baselines"):
         shutil.copytree(ROOT / "eval" / name, work / "eval" / name)
+    # The README's import examples read the example exports shipped beside the tests.
+    shutil.copytree(ROOT / "tests" / "data" / "import", work / "tests" / "data" / "import")
     (work / "eval" / "fixtures").symlink_to(ROOT / "eval" / "fixtures", target_is_directory=True)
     if SHARED.is_dir():
         (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
