@@ -113,6 +113,22 @@ def test_case_source_ids_and_limit() -> None:
     assert len(load_case_source(s.cases)[0]) == 1
 
 
+def test_a_bad_file_outside_the_chosen_ids_does_not_fail_the_suite(tmp_path: Path) -> None:
+    import shutil
+
+    cases_dir = tmp_path / "cases"
+    shutil.copytree(REPO / "reference_cases" / "seeds", cases_dir)
+    (cases_dir / "broken.yaml").write_text("id: broken\ninput: [not, a, mapping]\n", "utf-8")
+    s = load_suite(_write(tmp_path, {**BASE, "cases": {"dir": str(cases_dir)}}))
+    assert len(load_case_source(s.cases)[1]) == 1  # the whole folder: the bad file is reported
+    s.cases.ids = ["seed-003"]
+    cases, errors = load_case_source(s.cases)
+    assert [c.id for c in cases] == ["seed-003"] and errors == []
+    s.cases.ids = ["seed-003", "broken"]  # a wanted case did not load: its error stays
+    cases, errors = load_case_source(s.cases)
+    assert [c.id for c in cases] == ["seed-003"] and len(errors) == 1
+
+
 @requires_medpix
 def test_medpix_dev_cases_load() -> None:
     s = load_suite(REPO / "eval/suites/medpix-dev.yaml")
