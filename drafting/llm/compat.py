@@ -90,6 +90,10 @@ def reset_fallbacks() -> None:
         _fell_back.clear()
 
 
+#: What a request asking for ``json_schema`` contains (a cheap test before parsing the body).
+_JSON_SCHEMA = b'"json_schema"'
+
+
 def json_object_request(request: httpx.Request) -> httpx.Request | None:
     """The same request with ``json_schema`` swapped for llama.cpp's ``json_object`` + schema.
 
@@ -98,7 +102,7 @@ def json_object_request(request: httpx.Request) -> httpx.Request | None:
     the request of that mode; ``max_completion_tokens`` is renamed as for any llama.cpp-style
     server (`llama_cpp_request`). Returns None when the request asks for no ``json_schema``.
     """
-    body = _json_body(request, b'"json_schema"')
+    body = _json_body(request, _JSON_SCHEMA)
     if body is None:
         return None
     fmt = body.get("response_format")
@@ -160,15 +164,19 @@ class JsonSchemaFallbackTransport(httpx.BaseTransport):
         self._state = _FallbackState(server)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        fallback = json_object_request(request)
-        if fallback is None:
+        # The fallback request is built only when it is sent: building it (parse, re-serialise)
+        # cost about as much client CPU per call as the rest of the chain.
+        if _JSON_SCHEMA not in request.read():
             return self._inner.handle_request(request)
         if self._state.active():
-            return self._inner.handle_request(fallback)
+            return self._inner.handle_request(json_object_request(request) or request)
         try:
             response = self._inner.handle_request(request)
         except FixtureMissError as miss:
             # Replay of a run that fell back: its recording is the json_object request.
+            fallback = json_object_request(request)
+            if fallback is None:
+                raise
             try:
                 response = self._inner.handle_request(fallback)
             except FixtureMissError:
@@ -177,6 +185,9 @@ class JsonSchemaFallbackTransport(httpx.BaseTransport):
             return response
         content = response.read()
         if not rejects_json_schema(response, content):
+            return response
+        fallback = json_object_request(request)
+        if fallback is None:  # the marker was in the text, not in response_format
             return response
         response.close()
         self._state.remember(response)
@@ -194,15 +205,16 @@ class AsyncJsonSchemaFallbackTransport(httpx.AsyncBaseTransport):
         self._state = _FallbackState(server)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        fallback = json_object_request(request)
-        if fallback is None:
+        if _JSON_SCHEMA not in await request.aread():  # built lazily, as in the sync transport
             return await self._inner.handle_async_request(request)
         if self._state.active():
-            return await self._inner.handle_async_request(fallback)
+            return await self._inner.handle_async_request(json_object_request(request) or request)
         try:
             response = await self._inner.handle_async_request(request)
         except FixtureMissError as miss:
+            fallback = json_object_request(request)
+            if fallback is None:
+                raise
             try:
                 response = await self._inner.handle_async_request(fallback)
             except FixtureMissError:
@@ -211,6 +223,9 @@ class AsyncJsonSchemaFallbackTransport(httpx.AsyncBaseTransport):
             return response
         content = await response.aread()
         if not rejects_json_schema(response, content):
+            return response
+        fallback = json_object_request(request)
+        if fallback is None:  # the marker was in the text, not in response_format
             return response
         await response.aclose()
         self._state.remember(response)
