@@ -104,11 +104,11 @@ def unit_dimension(unit: str) -> str | None:
     token = _PLAIN_UNITS.get(low, token)
     if re.match(r"^(?:x|×|times?|sessions?)?/", low):  # "3x/week", "3/day": a rate
         token = "1/" + low.split("/", 1)[1]
-    try:
+    try:  # the dimensionality too: "d/m/year/decade" parses, then its dimension raises
         q = registry().parse_units(token)
+        return str(q.dimensionality) if not q.dimensionless else ""
     except Exception:  # noqa: BLE001 - pint raises several error kinds for non-units
         return None
-    return str(q.dimensionality) if not q.dimensionless else ""
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ def test_valid_fields_score_one(field, text):
         ("time", "every 4 days", "not a duration"),
         ("time", "5-7", "not a duration"),
         ("time", "10 hours", "implausible"),
+        # a unit pint reads as time but cannot convert (a recorded SmolLM2 reply); once crashed
+        ("time", "15min/day/week, 24hrs/day/month, 7d/m/year/decade.", "measures 1 / time"),
         ("volume", "3.4Mg/s", "mass per time"),
         ("volume", "4x6g", "not a plausible exercise load"),
         ("volume", "50ml", "fluid volume"),
