@@ -48,9 +48,10 @@ def test_the_junk_scan_catches_what_the_issue_reported():
     assert not junk_in(Draft(case_id="x", report=Report(findings="No fracture of the femur.")))
 
 
-def _replay(suite: str, tmp_path: Path):
+def _replay(suite: str, tmp_path: Path, prompts: dict[str, str] | None = None):
     """Replay a suite: the drafts, and the failed cases' error types by case id."""
-    run = run_suite(REPO / "eval" / "suites" / suite, fixtures="replay", out=tmp_path, concurrency=4)
+    run = run_suite(REPO / "eval" / "suites" / suite, fixtures="replay", out=tmp_path,
+                    concurrency=4, prompts=prompts)
     failed = {r.case_id: r.error.type if r.error else "" for r in run.results if r.status != "ok"}
     drafts = [r.draft for r in run.results if r.status == "ok" and r.draft is not None]
     return drafts, failed
@@ -96,6 +97,16 @@ def test_medpix_dev_drafts_carry_no_junk(medpix_replay):
 def test_medpix_dev_replays_with_no_failed_case(medpix_replay):
     drafts, failed = medpix_replay
     assert failed == {} and len(drafts) == 67
+
+
+@requires_medpix
+def test_the_diagnosis_v1_variant_replays_for_the_compare_in_the_readme(tmp_path, no_network):
+    # The README compares diagnosis v1 with v3 on medpix-dev from recorded traffic: every v1
+    # exchange must still be recorded (no FixtureMissError), and its failures are the model's.
+    drafts, failed = _replay("medpix-dev.yaml", tmp_path, prompts={"diagnosis": "v1"})
+    assert failed == {"MPX1009": "ReplyParseError", "MPX2518": "ReplyParseError"}
+    assert len(drafts) == 65
+    assert {d.case_id: junk_in(d) for d in drafts if junk_in(d)} == {}
 
 
 @pytest.mark.parametrize("suite", ["medpix-dev-retrieval.yaml"])
