@@ -178,14 +178,19 @@ def add_mondo(data: dict, repo: str, commit: str) -> int:
                 related[tid].add(name)
                 added += 1
     data["related"] = {t: sorted(v) for t, v in sorted(related.items()) if v}
-    data["source"]["mondo"] = {
-        "name": "Mondo Disease Ontology",
+    data["source"]["mondo"] = mondo_source("Mondo Disease Ontology", repo, commit, MONDO_REPORT)
+    return added
+
+
+def mondo_source(name: str, repo: str, commit: str, file: str) -> dict[str, str]:
+    """Provenance of a resource read from the MONDO repository (CC BY 4.0) at ``commit``."""
+    return {
+        "name": name,
         "repository": "https://github.com/monarch-initiative/mondo",
         "commit": git(repo, "rev-parse", commit).strip(),
-        "file": MONDO_REPORT,
+        "file": file,
         "licence": "CC BY 4.0",
     }
-    return added
 
 
 def add_ncit(data: dict, repo: str, commit: str) -> int:
@@ -259,13 +264,9 @@ def add_ncit(data: dict, repo: str, commit: str) -> int:
         synonyms = {s for s in names(node)[1:] if s.lower() != label.lower() and usable(s, tid)}
         if synonyms:
             data["exact"][tid] = sorted(synonyms)
-    data["source"]["ncit"] = {
-        "name": "NCI Thesaurus (diseases, disorders and findings)",
-        "repository": "https://github.com/monarch-initiative/mondo",
-        "commit": git(repo, "rev-parse", commit).strip(),
-        "file": NCIT_FILE,
-        "licence": "CC BY 4.0",
-    }
+    data["source"]["ncit"] = mondo_source(
+        "NCI Thesaurus (diseases, disorders and findings)", repo, commit, NCIT_FILE
+    )
     return len(kept)
 
 
