@@ -83,6 +83,15 @@ _ABOUT_PATIENT = re.compile(
     r"was admitted|is suffering|has been|is being)\b",
     re.I,
 )
+#: A phrase about the patient's case rather than a disease ("Beneficial for the patient's case").
+_PATIENTS_CASE = re.compile(
+    r"\bpatient's\b|\b(?:for|to)\s+(?:the|this|their|his|her)\s+(?:patient|case)\b|"
+    r"\b(?:their|his|her)\s+case\b",
+    re.I,
+)
+#: A label ending in "diagnosis" ("Premiere diagnosis", "Most likely diagnosis"): the field's
+#: name, not its content.
+_DIAGNOSIS_LABEL = re.compile(r"\bdiagnos[ie]s\W*$", re.I)
 #: A diagnosis is a name: long sentences are reasoning put in the wrong field.
 _MAX_DIAGNOSIS_WORDS = 25
 #: A name with a finite verb past a few words is a sentence ("X is a rare disease that ...";
@@ -103,7 +112,11 @@ def diagnosis_defect(text: str) -> str:
         return "an age or a patient description, not a diagnosis"
     if _ABOUT_PATIENT.search(t):
         return "a sentence about the patient, not a diagnosis"
-    bare = re.sub(r"\([^)]*\)", " ", t)  # a parenthetical remark does not make a sentence
+    bare = re.sub(r"\([^)]*\)", " ", t).strip()  # a parenthetical remark does not make a sentence
+    if _PATIENTS_CASE.search(bare):
+        return "a phrase about the patient's case, not a diagnosis"
+    if _DIAGNOSIS_LABEL.search(bare):
+        return "a label ('... diagnosis'), not a diagnosis"
     if len(bare.split()) > _MAX_NAME_WITH_VERB_WORDS and _CLAUSE_VERB.search(bare):
         return "a sentence, not a diagnosis name"
     if len(t.split()) > _MAX_DIAGNOSIS_WORDS:
