@@ -170,16 +170,24 @@ def aliases(text: str) -> list[str]:
 
 
 #: Inflectional and adjectival endings folded when comparing words ("bronchial" = "bronchus",
-#: "cerebellar" = "cerebellum", "sclerosing" = "sclerosis", "infarction" = "infarct").
+#: "cerebellar" = "cerebellum", "sclerosing" = "sclerosis", "infarction" = "infarct",
+#: "hypertensive" = "hypertension").
 _ENDINGS = (
-    "ious", "ial", "eal", "ian", "ine", "ing", "ion", "ous", "ic", "al", "ar", "us", "um", "is", "ed",
-    "a", "e", "y",
+    "ious", "ial", "eal", "ian", "ine", "ing", "ion", "ive", "ous", "ic", "al", "ar", "us", "um", "is",
+    "ed", "a", "e", "y",
 )  # fmt: skip
+#: Noun endings that name the state of an adjective ("absence" = "absent", "dominance" =
+#: "dominant"): rewritten to the adjective before the endings above are folded.
+_STATE_NOUNS = (("ence", "ent"), ("ance", "ant"))
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A word's comparison form: a known ending dropped when at least four letters remain."""
+    for noun, adjective in _STATE_NOUNS:
+        if word.endswith(noun) and len(word) - len(noun) >= 3:
+            word = word[: -len(noun)] + adjective
+            break
     for ending in _ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 4:
             return word[: -len(ending)]
