@@ -106,13 +106,16 @@ def _chain_only(suite: Path) -> tuple[float, float, int]:
     draft = default_draft_fn(s, build_endpoint(s))
 
     async def all_cases() -> None:
+        from drafting.llm import connection_pool
+
         sem = asyncio.Semaphore(CONCURRENCY)
 
         async def one(case: Any) -> None:
             async with sem:
                 await draft(case)
 
-        await asyncio.gather(*(one(c) for c in cases))
+        async with connection_pool():  # as run_suite drafts: one aiohttp pool for the block
+            await asyncio.gather(*(one(c) for c in cases))
 
     cpu = time.process_time()
     with Timer() as t:

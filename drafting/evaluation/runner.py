@@ -368,6 +368,8 @@ async def _draft_all(
     observer: RunObserver | None,
     concurrency: int,
 ) -> None:
+    from drafting.llm.pool import connection_pool
+
     draft_fn = setup.drafter()
     limit = asyncio.Semaphore(concurrency)
     on_stage = getattr(observer, "stage_done", None)
@@ -382,4 +384,6 @@ async def _draft_all(
             if observer is not None:
                 observer.case_done(row)
 
-        await asyncio.gather(*(one(c) for c in cases))
+        # one aiohttp pool for the run's concurrent calls, closed on this loop (drafting.llm.pool)
+        async with connection_pool():
+            await asyncio.gather(*(one(c) for c in cases))

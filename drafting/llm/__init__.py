@@ -14,7 +14,8 @@ Typical use (as `drafting.chain` does it)::
 Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `structured`
 (the JSON a reply must match), `fixtures` (record/replay), `retry` (backoff on tenacity),
 `handling` (typed errors), `compat` (server dialects), `local_server` (the embedded llama.cpp
-server), `fixture_admin` (stats and pruning).
+server), `pool` (one aiohttp connection pool for a block of async calls), `fixture_admin`
+(stats and pruning).
 Names are imported lazily so that ``import drafting.llm`` pulls in no SDK.
 """
 
@@ -32,6 +33,7 @@ _LAZY = {
     "judge_llm": "drafting.llm.clients",
     "openai_client": "drafting.llm.clients",
     "async_openai_client": "drafting.llm.clients",
+    "connection_pool": "drafting.llm.pool",
     "structured_output_kwargs": "drafting.llm.structured",
     "endpoint_errors": "drafting.llm.handling",
     "fixture_context": "drafting.llm.fixtures",
@@ -44,6 +46,7 @@ __all__ = [
     "Endpoint",
     "async_openai_client",
     "chat_model",
+    "connection_pool",
     "endpoint_errors",
     "fixture_context",
     "judge_llm",
@@ -65,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from drafting.llm.fixtures import fixture_context, track_fixture_usage
     from drafting.llm.handling import endpoint_errors
     from drafting.llm.local_server import stop_server
+    from drafting.llm.pool import connection_pool
     from drafting.llm.structured import structured_output_kwargs
 
 

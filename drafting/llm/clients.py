@@ -63,7 +63,7 @@ def _adapter(endpoint: Endpoint):  # -> Callable[[httpx.Request], httpx.Request]
 
 
 @lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
+def ssl_context() -> ssl.SSLContext:
     """One verified SSL context per process.
 
     httpx builds a new context for every transport, and loading the CA bundle costs ~30 ms of
@@ -75,7 +75,7 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _pool_limits() -> httpx.Limits:
+def pool_limits() -> httpx.Limits:
     """The openai SDK's own connection limits, which a client given its own transport loses.
 
     httpx's default keeps only 20 idle connections, so at concurrency 32 every round of calls
@@ -114,7 +114,7 @@ def sync_transport(endpoint: Endpoint) -> httpx.BaseTransport:
             return RetryTransport(forward, _policy(endpoint))
         from drafting.llm.deadline import DeadlineTransport
 
-        inner = httpx.HTTPTransport(verify=_ssl_context(), limits=_pool_limits())
+        inner = httpx.HTTPTransport(verify=ssl_context(), limits=pool_limits())
         return RetryTransport(DeadlineTransport(inner, endpoint.timeout_s), _policy(endpoint))
 
     recorded = FixtureTransport(_store(endpoint), network, _adapter(endpoint))
@@ -141,11 +141,10 @@ def async_transport(endpoint: Endpoint) -> httpx.AsyncBaseTransport:
             )
         else:
             from drafting.llm.deadline import AsyncDeadlineTransport
+            from drafting.llm.pool import PooledNetworkTransport
 
-            inner = AsyncDeadlineTransport(
-                httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=_pool_limits()),
-                endpoint.timeout_s,
-            )
+            net = httpx.AsyncHTTPTransport(verify=ssl_context(), limits=pool_limits())
+            inner = AsyncDeadlineTransport(PooledNetworkTransport(net), endpoint.timeout_s)
         return AsyncRetryTransport(inner, _policy(endpoint))
 
     recorded = AsyncFixtureTransport(_store(endpoint), network, _adapter(endpoint))
