@@ -22,8 +22,9 @@ How the bounds reach the model:
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -240,11 +241,38 @@ class RehabilitationOutput(_Output):
     )
 
 
+#: The exercise types a `ModalityRehabilitationOutput` admits: ACSM's FITT-VP modalities, each
+#: named as an exercise a patient can be given (aerobic, resistance, flexibility, neuromotor,
+#: functional, respiratory).
+ExerciseType = Literal[
+    "walking", "stationary cycling", "aquatic exercise", "resistance training", "stretching",
+    "range of motion exercises", "balance training", "functional training", "breathing exercises",
+]
+
+
+class ModalityExerciseOutput(ExerciseOutput):
+    """An exercise item whose type is one of `ExerciseType`, so the grammar cannot write a label
+    ("Type 1", "list of items") where the exercise belongs."""
+
+    type: ExerciseType = Field(
+        ..., description="Type of exercise, one of the listed modalities."
+    )
+
+
+class ModalityRehabilitationOutput(RehabilitationOutput):
+    """`RehabilitationOutput` with `ModalityExerciseOutput` items."""
+
+    exercises: list[ModalityExerciseOutput] = Field(  # type: ignore[assignment]
+        ..., min_length=1, max_length=2, description="Exercise items; fill every FITT-VP field."
+    )
+
+
 #: Output schema names usable in prompt files.
 STAGE_OUTPUTS: dict[str, type[BaseModel]] = {
     "FindingsOutput": FindingsOutput,
     "DiagnosisOutput": DiagnosisOutput,
     "RehabilitationOutput": RehabilitationOutput,
+    "ModalityRehabilitationOutput": ModalityRehabilitationOutput,
 }
 
 
@@ -283,6 +311,8 @@ def max_reply_chars(schema: dict[str, Any], *, space: int = GRAMMAR_SPACE_CHARS)
                 raise ValueError("an array without maxItems is unbounded")
             n = node["maxItems"]
             return 1 + space + n * walk(node["items"]) + (1 + space) * max(0, n - 1) + 1 + space
+        if "enum" in node:  # as JSON: the longest value, quoted
+            return max(len(json.dumps(v)) for v in node["enum"]) + space
         if kind == "string":
             if "maxLength" not in node:
                 raise ValueError("a string without maxLength is unbounded")

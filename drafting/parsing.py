@@ -94,6 +94,8 @@ def describe_bounds(model: type[BaseModel]) -> str:
                 walk(items, f"{path}[]")
             else:
                 parts.append(f"{path}: {count} of at most {items.get('maxLength')} characters")
+        elif "enum" in node:
+            parts.append(f"{path}: one of " + ", ".join(map(str, node["enum"])))
         elif kind == "string":
             parts.append(f"{path}: at most {node.get('maxLength')} characters")
 

@@ -32,7 +32,7 @@ STAGES = ("findings", "diagnosis", "rehabilitation")
 DEFAULT_VERSION = "v1"
 #: The version each stage uses when none is asked for: the newest that has been recorded and
 #: measured against the one before it (README, "What the embedded model achieves").
-DEFAULT_VERSIONS = {"findings": "v2", "diagnosis": "v3", "rehabilitation": "v1"}
+DEFAULT_VERSIONS = {"findings": "v2", "diagnosis": "v3", "rehabilitation": "v2"}
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

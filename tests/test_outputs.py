@@ -13,7 +13,9 @@ from drafting.outputs import (
     STAGE_OUTPUTS,
     TEXT_CHARS,
     DiagnosisOutput,
+    ExerciseType,
     FindingsOutput,
+    ModalityRehabilitationOutput,
     RehabilitationOutput,
     max_reply_chars,
     max_reply_tokens,
@@ -69,7 +71,9 @@ def test_phrases_refuse_one_word_filler_in_the_pattern_itself():
 @pytest.mark.parametrize("model", list(STAGE_OUTPUTS.values()), ids=list(STAGE_OUTPUTS))
 def test_every_string_and_list_is_bounded_and_the_pattern_carries_the_length(model):
     for path, node in _nodes(model.model_json_schema()):
-        if node.get("type") == "string":
+        if node.get("type") == "string" and "enum" in node:
+            assert node["enum"] and all(isinstance(v, str) for v in node["enum"]), path
+        elif node.get("type") == "string":
             assert "maxLength" in node and "pattern" in node, path
             # llama.cpp ignores maxLength next to a pattern: the pattern itself must bound length.
             shortest, longest = _pattern_lengths(node["pattern"])
@@ -118,6 +122,8 @@ def _longest_reply(model, fill: str) -> str:
             return {k: build(v) for k, v in node["properties"].items()}
         if node["type"] == "array":
             return [build(node["items"]) for _ in range(node["maxItems"])]
+        if "enum" in node:
+            return max(node["enum"], key=len)
         return _longest_string(node["pattern"], fill)
 
     data = build(model.model_json_schema())
@@ -211,6 +217,27 @@ def test_list_bounds_are_validated_without_a_grammar():
         RehabilitationOutput.model_validate({**plan, "goals": ["Restore strength"] * 4})
     with pytest.raises(ValidationError, match="at least 1 item"):
         RehabilitationOutput.model_validate({**plan, "precautions": []})
+
+
+def test_modality_plans_admit_only_the_listed_exercise_types(to_gbnf):
+    plan = {
+        "goals": ["Restore strength"],
+        "exercises": [
+            {"type": "walking", "frequency": "3 per week", "intensity": "Light effort",
+             "time": "20 min", "volume": "60 min per week", "progression": "Add 5 min weekly"}
+        ],
+        "precautions": ["Avoid impact"],
+        "monitoring": ["Pain scores"],
+    }
+    ModalityRehabilitationOutput.model_validate(plan)
+    for label in ("Type 1", "list of items", "Brisk walking"):
+        bad = {**plan, "exercises": [{**plan["exercises"][0], "type": label}]}
+        with pytest.raises(ValidationError):
+            ModalityRehabilitationOutput.model_validate(bad)
+    # the grammar offers exactly the listed types at that position
+    gbnf = to_gbnf(ModalityRehabilitationOutput.model_json_schema())
+    for name in ExerciseType.__args__:
+        assert f'\\"{name}\\"' in gbnf
 
 
 def test_text_pattern_is_anchored_and_bounded():
