@@ -156,8 +156,17 @@ def _as_number(token: str | None) -> float | None:
 FREQUENCY_RANGE = (1.0, 42.0)
 
 
+#: A multiple of an amount the text does not state ("1.5x the recommended daily exercise",
+#: "2 times the usual volume"): nothing a clinician can give.
+_UNSTATED_MULTIPLE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:x|×|times)\s+(?:the|your|a|an|normal|usual|recommended)\b", re.I
+)
+
+
 def check_frequency(text: str) -> FieldVerdict:
     """The frequency parses to sessions per week within `FREQUENCY_RANGE`."""
+    if _UNSTATED_MULTIPLE.search(text):
+        return FieldVerdict(BAD, "a multiple of an unstated amount, not sessions per day or week")
     return _check_measured(
         text, sessions_per_week, FREQUENCY_RANGE,
         unparsed="not a number of sessions per day or week",
@@ -275,6 +284,8 @@ def check_time(text: str) -> FieldVerdict:
 
 def check_volume(text: str) -> FieldVerdict:
     """The volume states an amount: sets and repetitions, minutes, steps, distance, energy."""
+    if _UNSTATED_MULTIPLE.search(text):
+        return FieldVerdict(BAD, "a multiple of an unstated amount")
     qs = quantities(text)
     if not qs and not re.search(r"\b(?:one|two|three|four|five|six|eight|ten|twelve|fifteen|"
                                 r"twenty|thirty)\b", text, re.I):

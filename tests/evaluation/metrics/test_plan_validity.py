@@ -87,6 +87,9 @@ def test_valid_fields_score_one(field, text):
         ("time", "10 hours", "implausible"),
         # a unit pint reads as time but cannot convert (a recorded SmolLM2 reply); once crashed
         ("time", "15min/day/week, 24hrs/day/month, 7d/m/year/decade.", "measures 1 / time"),
+        # recorded SmolLM2 replies: "daily" as an adjective, of an amount never stated
+        ("frequency", "1.5x the recommended daily exercise for", "unstated amount"),
+        ("volume", "1.5 times the recommended daily volume", "unstated amount"),
         ("volume", "3.4Mg/s", "mass per time"),
         ("volume", "4x6g", "not a plausible exercise load"),
         ("volume", "50ml", "fluid volume"),
