@@ -19,13 +19,18 @@ keeps its own forwarding transport.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 import httpx
 
-_POOL: ContextVar[httpx.AsyncBaseTransport | None] = ContextVar("drafting_connection_pool", default=None)
+#: The open pool and the loop it belongs to. A context var, so tasks started in the block see
+#: it; a thread that copies the context (a scoring worker's own loop) sees it too, hence the loop.
+_POOL: ContextVar[tuple[asyncio.AbstractEventLoop, httpx.AsyncBaseTransport] | None] = ContextVar(
+    "drafting_connection_pool", default=None
+)
 
 
 @asynccontextmanager
@@ -43,7 +48,7 @@ async def connection_pool() -> AsyncIterator[None]:
     from drafting.llm.clients import pool_limits, ssl_context
 
     transport = AiohttpTransport(verify=ssl_context(), limits=pool_limits())
-    token = _POOL.set(transport)
+    token = _POOL.set((asyncio.get_running_loop(), transport))
     try:
         yield
     finally:
@@ -52,14 +57,17 @@ async def connection_pool() -> AsyncIterator[None]:
 
 
 class PooledNetworkTransport(httpx.AsyncBaseTransport):
-    """The network hop of an async stack: the enclosing `connection_pool`, else httpx's own."""
+    """The network hop of an async stack: the enclosing `connection_pool` when the call runs on
+    that pool's loop, else httpx's own."""
 
     def __init__(self, fallback: httpx.AsyncBaseTransport):
         self._fallback = fallback
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = _POOL.get()
-        return await (pool or self._fallback).handle_async_request(request)
+        if pool is not None and pool[0] is asyncio.get_running_loop():
+            return await pool[1].handle_async_request(request)
+        return await self._fallback.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._fallback.aclose()

@@ -31,7 +31,7 @@ def test_calls_in_a_block_share_one_aiohttp_session_closed_at_its_end(tmp_path: 
     async def run(endpoint) -> list[str]:
         model = chat_model(endpoint, max_tokens=5)
         async with connection_pool():
-            pool = _POOL.get()
+            pool = _POOL.get()[1]  # type: ignore[index]
             replies = await asyncio.gather(*(model.ainvoke(f"q{i}") for i in range(8)))
             seen.append(pool)
         return [r.content for r in replies]
@@ -68,6 +68,20 @@ def test_outside_a_block_calls_use_httpx_and_a_block_leaves_no_unclosed_session(
                 or "nclosed connector" in str(w.message)]
     assert unclosed == [] and "Unclosed client session" not in caplog.text
     assert "Unclosed connector" not in caplog.text
+
+
+def test_a_call_on_another_loop_in_the_block_uses_httpx(tmp_path: Path) -> None:
+    # A scoring worker runs its own loop in a thread that copies the context: the pool belongs
+    # to the block's loop and must not be used from there.
+    async def run(endpoint) -> str:
+        model = chat_model(endpoint, max_tokens=5)
+        async with connection_pool():
+            reply = await asyncio.to_thread(lambda: asyncio.run(model.ainvoke("x")))
+        return reply.content  # type: ignore[return-value]
+
+    with FakeOpenAIServer() as server:
+        server.script(Reply(body=chat_completion("from another loop")))
+        assert asyncio.run(run(_endpoint(server, tmp_path))) == "from another loop"
 
 
 def test_retries_and_deadlines_still_apply_inside_a_block(tmp_path: Path) -> None:
