@@ -65,7 +65,8 @@ class PooledNetworkTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = _POOL.get()
-        if pool is not None and pool[0] is asyncio.get_running_loop():
+        # aiohttp refuses credentials in the URL next to an Authorization header; httpx sends them
+        if pool is not None and pool[0] is asyncio.get_running_loop() and not request.url.userinfo:
             return await pool[1].handle_async_request(request)
         return await self._fallback.handle_async_request(request)
 
