@@ -147,3 +147,31 @@ def test_open_retriever_selects_the_backend(store, tmp_path):
     assert isinstance(open_retriever(store, {"mode": "bm25"}, cache_dir=tmp_path), Retriever)
     with pytest.raises(ConfigError, match="retrieval.backend"):
         open_retriever(store, {"backend": "elastic"})
+
+
+def test_long_full_text_queries_keep_their_rarest_terms(store, tmp_path, monkeypatch):
+    r = engine(store, tmp_path, "bm25", max_query_terms=2)
+    assert r.term_stats().docs == len(store)
+    sent: list[str] = []
+    import lancedb.query
+
+    real = lancedb.query.MatchQuery
+    monkeypatch.setattr(lancedb.query, "MatchQuery", lambda q, c: sent.append(q) or real(q, c))
+    hits = r.search("football injury: the knee gave way, the knee was swollen", k=1)
+    assert sent == ["football swollen"]
+    assert hits[0].case_id == "knee-acl-1"
+    r.max_query_terms = None
+    r.search("football injury: the knee gave way", k=1)
+    assert sent[-1] == "football injury: the knee gave way"
+
+
+def test_a_table_that_cannot_be_sampled_gets_whole_queries(store, tmp_path, monkeypatch):
+    r = engine(store, tmp_path, "bm25", max_query_terms=1)
+
+    def fail(*_a, **_k):
+        raise NotImplementedError("no take on this table")
+
+    monkeypatch.setattr(r.table, "take_offsets", fail)
+    r._term_stats = None
+    assert r.term_stats().docs == 0
+    assert r.search("football injury: the knee gave way", k=1)[0].case_id == "knee-acl-1"
