@@ -14,8 +14,9 @@ becomes the only copy of a reference.
 
 Lexical and dense results are fused exactly as the built-in index fuses them (weighted reciprocal
 rank, `RRF_K` and `WEIGHTS`, each list `FUSION_DEPTH` deep), so the two backends rank alike and
-differ only in BM25 tokenisation (the engine's English stemmer and stop words) and, on large
-tables, approximate vector search.
+differ only in BM25 tokenisation (the engine's English stemmer and stop words), in long queries
+(the engine's full-text search gets only their `MAX_QUERY_TERMS` rarest distinct terms) and, on
+large tables, approximate vector search.
 """
 
 from __future__ import annotations
