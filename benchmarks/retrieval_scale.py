@@ -17,7 +17,9 @@ Phases (``--phase``):
 - ``lancedb-build``: stream the corpus into an embedded LanceDB table in batches, build its
   BM25 and IVF-RaBitQ indexes.
 - ``lancedb-query``: a new process (the drafting process) opens that table and times queries;
-  hits resolve to cases in a lazy store that rebuilds case ``j`` on demand.
+  hits resolve to cases in a lazy store that rebuilds case ``j`` on demand. Opening starts the
+  retriever's sampling of term frequencies (for trimming long full-text queries) in the
+  background, about a second at 1M rows; the untimed first queries wait for it.
 
 Each phase prints one JSON object on its last stdout line.
 """

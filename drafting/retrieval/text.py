@@ -81,6 +81,12 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def stem_word(word: str) -> str:
+    """A lower-case word's Snowball English stem (the word itself without PyStemmer)."""
+    stemmer = _stemmer()
+    return stemmer.stemWord(word) if stemmer is not None else word
+
+
 def tokenizer_tag() -> str:
     """Names the tokenisation, so cached indexes built another way are not reused."""
     return "bm25s-en-stopwords+" + ("snowball-english" if _stemmer() is not None else "nostem")

@@ -4,7 +4,7 @@ import pytest
 
 from drafting.cases import ReferenceStore
 from drafting.errors import ConfigError
-from drafting.retrieval import Retriever, open_retriever
+from drafting.retrieval import Retriever, lancedb_backend, open_retriever
 from drafting.retrieval.lancedb_backend import LanceRetriever, connect, sync_table, where_clause
 from drafting.retrieval.retriever import Filters
 from tests.retrieval_support import HashEmbedder, tiny_cases
@@ -62,6 +62,25 @@ def test_exclusions_filters_and_text_queries(store, tmp_path):
     assert {h.case_id for h in knees} <= {"knee-acl-1", "knee-acl-2"}
     # A case of unknown age never passes an age band.
     assert "abdo-stone-1" not in {h.case_id for h in r.search(case, k=6, filters={"age": (0, 99)})}
+
+
+def test_excluded_ids_are_dropped_after_the_search_not_sent_as_a_prefilter(
+        store, tmp_path, monkeypatch):
+    r = engine(store, tmp_path, "hybrid")
+    wheres: list[object] = []
+    fts, dense = r._fts, r._dense
+    monkeypatch.setattr(r, "_fts", lambda t, d, w, s=frozenset(): wheres.append(w) or fts(t, d, w, s))
+    monkeypatch.setattr(r, "_dense",
+                        lambda v, d, w, s=frozenset(): wheres.append(w) or dense(v, d, w, s))
+    case = store.get("knee-acl-1")
+    everything = [h.case_id for h in r.search(case, k=10)]
+    hits = r.search(case, k=10, exclude_ids=["knee-acl-2"])
+    assert wheres == [None] * 4
+    assert [h.case_id for h in hits] == [c for c in everything if c != "knee-acl-2"]
+    # Past MAX_POST_EXCLUDE ids the exclusion goes to the engine: the same hits either way.
+    many = ["knee-acl-2", *(f"absent-{i}" for i in range(lancedb_backend.MAX_POST_EXCLUDE))]
+    assert [h.case_id for h in r.search(case, k=10, exclude_ids=many)] == [h.case_id for h in hits]
+    assert wheres[-1] is not None and "NOT IN" in str(wheres[-1])
 
 
 def test_hits_resolve_gold_in_the_case_store_not_the_engine(store, tmp_path):
@@ -128,3 +147,31 @@ def test_open_retriever_selects_the_backend(store, tmp_path):
     assert isinstance(open_retriever(store, {"mode": "bm25"}, cache_dir=tmp_path), Retriever)
     with pytest.raises(ConfigError, match="retrieval.backend"):
         open_retriever(store, {"backend": "elastic"})
+
+
+def test_long_full_text_queries_keep_their_rarest_terms(store, tmp_path, monkeypatch):
+    r = engine(store, tmp_path, "bm25", max_query_terms=2)
+    assert r.term_stats().docs == len(store)
+    sent: list[str] = []
+    import lancedb.query
+
+    real = lancedb.query.MatchQuery
+    monkeypatch.setattr(lancedb.query, "MatchQuery", lambda q, c: sent.append(q) or real(q, c))
+    hits = r.search("football injury: the knee gave way, the knee was swollen", k=1)
+    assert sent == ["football swollen"]
+    assert hits[0].case_id == "knee-acl-1"
+    r.max_query_terms = None
+    r.search("football injury: the knee gave way", k=1)
+    assert sent[-1] == "football injury: the knee gave way"
+
+
+def test_a_table_that_cannot_be_sampled_gets_whole_queries(store, tmp_path, monkeypatch):
+    r = engine(store, tmp_path, "bm25", max_query_terms=1)
+
+    def fail(*_a, **_k):
+        raise NotImplementedError("no take on this table")
+
+    monkeypatch.setattr(r.table, "take_offsets", fail)
+    r._term_stats = None
+    assert r.term_stats().docs == 0
+    assert r.search("football injury: the knee gave way", k=1)[0].case_id == "knee-acl-1"
