@@ -88,12 +88,6 @@ def test_medpix_dev_drafts_carry_no_junk(medpix_replay):
 
 
 @requires_medpix
-@pytest.mark.xfail(
-    strict=True,
-    reason="1 of the 67 recorded medpix-dev drafts still fails after two repairs (MPX2233: the "
-    "embedded model writes 'list of items' as an exercise type in every reply, so no valid item "
-    "is left to salvage): issue 12's target; drop this marker once every case drafts",
-)
 def test_medpix_dev_replays_with_no_failed_case(medpix_replay):
     drafts, failed = medpix_replay
     assert failed == {} and len(drafts) == 67
@@ -104,7 +98,7 @@ def test_the_diagnosis_v1_variant_replays_for_the_compare_in_the_readme(tmp_path
     # The README compares diagnosis v1 with v3 on medpix-dev from recorded traffic: every v1
     # exchange must still be recorded (no FixtureMissError), and its failures are the model's.
     drafts, failed = _replay("medpix-dev.yaml", tmp_path, prompts={"diagnosis": "v1"})
-    assert failed == {"MPX1009": "ReplyParseError", "MPX2518": "ReplyParseError"}
+    assert failed == {"MPX1779": "ReplyParseError", "MPX2518": "ReplyParseError"}
     assert len(drafts) == 65
     assert {d.case_id: junk_in(d) for d in drafts if junk_in(d)} == {}
 
