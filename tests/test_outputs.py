@@ -202,16 +202,21 @@ def test_a_diagnosis_that_describes_the_patient_is_refused():
         DiagnosisOutput.model_validate({**good, "primary": "48-year-old unknown"})
 
 
-def test_list_bounds_are_validated_without_a_grammar():
-    plan = {
+def _plan(exercise_type: str) -> dict:
+    """A valid plan with one exercise item of the given type."""
+    return {
         "goals": ["Restore strength"],
         "exercises": [
-            {"type": "Brisk walking", "frequency": "3 per week", "intensity": "Light effort",
+            {"type": exercise_type, "frequency": "3 per week", "intensity": "Light effort",
              "time": "20 min", "volume": "60 min per week", "progression": "Add 5 min weekly"}
         ],
         "precautions": ["Avoid impact"],
         "monitoring": ["Pain scores"],
     }
+
+
+def test_list_bounds_are_validated_without_a_grammar():
+    plan = _plan("Brisk walking")
     RehabilitationOutput.model_validate(plan)
     with pytest.raises(ValidationError, match="at most 3 items"):
         RehabilitationOutput.model_validate({**plan, "goals": ["Restore strength"] * 4})
@@ -220,20 +225,10 @@ def test_list_bounds_are_validated_without_a_grammar():
 
 
 def test_modality_plans_admit_only_the_listed_exercise_types(to_gbnf):
-    plan = {
-        "goals": ["Restore strength"],
-        "exercises": [
-            {"type": "walking", "frequency": "3 per week", "intensity": "Light effort",
-             "time": "20 min", "volume": "60 min per week", "progression": "Add 5 min weekly"}
-        ],
-        "precautions": ["Avoid impact"],
-        "monitoring": ["Pain scores"],
-    }
-    ModalityRehabilitationOutput.model_validate(plan)
+    ModalityRehabilitationOutput.model_validate(_plan("walking"))
     for label in ("Type 1", "list of items", "Brisk walking"):
-        bad = {**plan, "exercises": [{**plan["exercises"][0], "type": label}]}
         with pytest.raises(ValidationError):
-            ModalityRehabilitationOutput.model_validate(bad)
+            ModalityRehabilitationOutput.model_validate(_plan(label))
     # the grammar offers exactly the listed types at that position
     gbnf = to_gbnf(ModalityRehabilitationOutput.model_json_schema())
     for name in ExerciseType.__args__:
