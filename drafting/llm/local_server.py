@@ -1,5 +1,6 @@
 """The embedded model: ``llama_cpp.server`` serving SmolLM2-135M-Instruct (or a GGUF the user
-names) on 127.0.0.1.
+names) on 127.0.0.1, started through `drafting.llm.embedded_server` (the same server, with greedy
+grammar-constrained sampling checking the chosen token first: `drafting.llm.llama_sampling`).
 
 The server starts lazily, on the first real request (never when a client is built, never in
 replay), binds a free loopback port with a random API key, is reused within the process, and
@@ -180,7 +181,7 @@ class LocalServer:
         # Kept open for the server's lifetime (closed in stop()), hence no `with`.
         self._log_file = tempfile.NamedTemporaryFile(prefix="drafting-llama-", suffix=".log")  # noqa: SIM115
         cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "drafting.llm.embedded_server",  # llama_cpp.server, see there
             "--model", str(gguf),
             "--host", "127.0.0.1",
             "--port", str(self.port),
