@@ -12,8 +12,9 @@ against the grammar, and constrain the whole vocabulary only when that token is 
 greedy decoding this is exactly the stock chain's choice, not an approximation: the grammar only
 sets rejected tokens' logits to -inf in place and greedy takes the first largest logit, so when
 the unconstrained first argmax is allowed it is also the first argmax of the constrained logits.
-When it is rejected (about one token in seven with SmolLM2 on the project's schemas), the whole
-vocabulary is constrained as the stock chain does.
+When it is rejected (about one token in seven with SmolLM2 on the project's schemas), the grammar
+is first tried on the `FALLBACK_TOP_K` highest logits only, and its answer kept only when it is
+provably the full constraint's answer; otherwise the whole vocabulary is constrained as before.
 
 Only greedy decoding (temperature 0, no logits processor) takes this path, which is what the
 project's prompts ask for; any other request gets llama-cpp-python's own chain unchanged. The
@@ -30,6 +31,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from llama_cpp import Llama, LlamaGrammar
     from llama_cpp._internals import LlamaContext
+
+#: How many of the highest logits a rejected greedy token's fallback tries before constraining
+#: the whole vocabulary.
+FALLBACK_TOP_K = 64
+
 
 @functools.lru_cache(maxsize=1)
 def _token_data_dtype() -> np.dtype:
@@ -77,10 +83,12 @@ class GrammarCheckedGreedySampler:
         repeat_penalty: ``penalty_repeat`` of the penalties sampler.
         frequency_penalty: ``penalty_freq``.
         presence_penalty: ``penalty_present``.
+        fallback_top_k: Candidates a rejected token's fallback tries first (0: none).
 
     Attributes:
         sampled: Tokens sampled so far.
         rejected: Of those, how many the unconstrained greedy choice was rejected for.
+        full: Of those, how many needed the grammar over the whole vocabulary.
     """
 
     def __init__(
@@ -91,6 +99,7 @@ class GrammarCheckedGreedySampler:
         repeat_penalty: float,
         frequency_penalty: float,
         presence_penalty: float,
+        fallback_top_k: int = FALLBACK_TOP_K,
     ):
         import numpy as np
         from llama_cpp._internals import LlamaSampler
@@ -111,7 +120,9 @@ class GrammarCheckedGreedySampler:
         self._cur = _TokenArray(self.n_vocab)
         self._cur.data["id"] = np.arange(self.n_vocab, dtype=np.intc)
         self._one = _TokenArray(1)
-        self.sampled = self.rejected = 0
+        self._top_k = min(max(fallback_top_k, 0), self.n_vocab - 1)
+        self._top = _TokenArray(max(self._top_k, 1))
+        self.sampled = self.rejected = self.full = 0
 
     def sample(self, ctx: LlamaContext, idx: int = -1) -> int:
         """Sample the token at output ``idx`` of the last evaluation and accept it.
@@ -136,10 +147,13 @@ class GrammarCheckedGreedySampler:
         self.sampled += 1
         if not self._allowed(token):
             self.rejected += 1
-            cur.c.selected = -1  # the penalised logits, constrained as the stock chain does
-            C.llama_sampler_apply(self._grammar.sampler, cur.ref)
-            C.llama_sampler_apply(self._greedy.sampler, cur.ref)
-            token = int(cur.data["id"][cur.c.selected])
+            token = self._top_k_choice()
+            if token < 0:
+                self.full += 1
+                cur.c.selected = -1
+                C.llama_sampler_apply(self._grammar.sampler, cur.ref)
+                C.llama_sampler_apply(self._greedy.sampler, cur.ref)
+                token = int(cur.data["id"][cur.c.selected])
         self._penalties.accept(token)
         self._grammar.accept(token)
         return token
@@ -156,12 +170,43 @@ class GrammarCheckedGreedySampler:
         C.llama_sampler_apply(self._grammar.sampler, one.ref)
         return not math.isinf(float(one.data["logit"][0]))
 
+    def _top_k_choice(self) -> int:
+        """The constrained greedy token found among the highest logits, or -1 if not provable.
 
-def grammar_checked_init_sampler(original: Any) -> Any:
+        The candidates are the ``k`` highest penalised logits in the stock greedy order (logit
+        descending, then token id). The first one the grammar allows is the full constraint's
+        choice when its logit is strictly above the smallest candidate's: every token left out
+        has a logit no higher than that, so none of them can beat or tie it. Otherwise (no
+        candidate allowed, or a tie at the boundary) the caller constrains the whole vocabulary.
+        """
+        import numpy as np
+        from llama_cpp import llama_cpp as C
+
+        k = self._top_k
+        if k <= 0:
+            return -1
+        logits = self._cur.data["logit"]  # penalised, not yet constrained
+        part = np.argpartition(logits, -k)[-k:]
+        order = part[np.lexsort((part, -logits[part]))]
+        top = self._top
+        top.data["id"][:k] = order
+        top.data["logit"][:k] = logits[order]
+        top.data["p"][:k] = 0.0
+        top.reset(k)
+        C.llama_sampler_apply(self._grammar.sampler, top.ref)
+        allowed = np.flatnonzero(~np.isneginf(top.data["logit"][:k]))
+        if allowed.size == 0:
+            return -1
+        best = int(order[allowed[0]])
+        return best if logits[best] > logits[order[-1]] else -1
+
+
+def grammar_checked_init_sampler(original: Any, fallback_top_k: int = FALLBACK_TOP_K) -> Any:
     """Wrap ``Llama._init_sampler``: greedy grammar-constrained requests get the checked sampler.
 
     Args:
         original: llama-cpp-python's ``Llama._init_sampler``.
+        fallback_top_k: See `GrammarCheckedGreedySampler`.
 
     Returns:
         A drop-in replacement that builds a `GrammarCheckedGreedySampler` when the stock chain
@@ -183,6 +228,7 @@ def grammar_checked_init_sampler(original: Any) -> Any:
             repeat_penalty=kwargs.get("repeat_penalty", 1.0),
             frequency_penalty=kwargs.get("frequency_penalty", 0.0),
             presence_penalty=kwargs.get("presence_penalty", 0.0),
+            fallback_top_k=fallback_top_k,
         )
 
     init_sampler.__drafting_grammar_checked__ = True  # type: ignore[attr-defined]

@@ -72,7 +72,7 @@ def test_the_entry_point_is_llama_cpp_servers_command_line():
 @pytest.mark.timeout(900)
 def test_checked_sampler_picks_exactly_the_stock_chains_tokens():
     """Same tokens as llama-cpp-python's penalties -> grammar -> greedy chain, for each stage's
-    schema."""
+    schema, with the top-k fallback and with the whole-vocabulary fallback only."""
     pytest.importorskip("llama_cpp")
     from llama_cpp import Llama
 
@@ -101,8 +101,8 @@ def test_checked_sampler_picks_exactly_the_stock_chains_tokens():
         )  # fmt: skip
         return reply["choices"][0]["message"]["content"]
 
-    def recording() -> Any:
-        wrapped = grammar_checked_init_sampler(stock_init)
+    def recording(fallback_top_k: int) -> Any:
+        wrapped = grammar_checked_init_sampler(stock_init, fallback_top_k)
 
         def init(self: Llama, **kwargs: Any) -> Any:
             sampler = wrapped(self, **kwargs)
@@ -114,8 +114,15 @@ def test_checked_sampler_picks_exactly_the_stock_chains_tokens():
     try:
         for model_cls in (FindingsOutput, DiagnosisOutput, RehabilitationOutput):
             expected = run(stock_init, model_cls)
-            assert run(recording(), model_cls) == expected, model_cls.__name__
-            assert made[-1].sampled > 0
+            for fallback_top_k in (64, 0):
+                made.clear()
+                assert run(recording(fallback_top_k), model_cls) == expected, (
+                    model_cls.__name__, fallback_top_k,
+                )  # fmt: skip
+                sampler = made[-1]
+                assert sampler.sampled > 0
+                if fallback_top_k == 0:
+                    assert sampler.full == sampler.rejected
     finally:
         Llama._init_sampler = stock_init  # type: ignore[method-assign]
     assert any(s.rejected for s in made), "no rejected greedy token: the fallback went untested"
