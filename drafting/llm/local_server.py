@@ -188,6 +188,10 @@ class LocalServer:
             "--model_alias", self.alias,
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.n_threads),
+            # llama_cpp.server's default (true) keeps the logits of every prompt token: the output
+            # layer runs for each and ~200 kB per token is copied into an n_ctx x n_vocab array
+            # (1.6 GB reserved at 8192). They serve only `logprobs`, which the project never asks.
+            "--logits_all", "false",
         ]  # fmt: skip
         # The key goes through the environment (pydantic-settings reads API_KEY), not argv,
         # so that other local users cannot read it from the process list. The rest of the
