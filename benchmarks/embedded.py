@@ -6,12 +6,18 @@ draft of the other seed that starts the server and loads the models (reported se
 provenance gives each stage's prompt and completion tokens.
 
 The limit: the same model file loaded with ``llama_cpp.Llama`` directly in this process (the
-server's context length and thread count), and for each stage a fresh context evaluates a prompt
-of that stage's prompt-token count and generates that stage's completion-token count (greedy, no
-grammar, no HTTP). The sum over the stages is what llama.cpp alone needs; the figure is the
-draft's wall time over it (target within 1.25x). Everything the project adds (retrieval, prompt
-rendering, HTTP to the local server, the JSON-schema grammar, parsing, a repair attempt) is in the
-difference.
+server's context length and thread count), and for each stage a fresh context (reset, so no KV
+cache is reused from the previous stage) evaluates a prompt of that stage's prompt-token count and
+generates that stage's completion-token count (greedy, no grammar, no HTTP). The sum over the
+stages is what llama.cpp alone needs; the figure is the draft's wall time over it (target within
+1.25x). Everything the project adds (retrieval, prompt rendering, HTTP to the local server, the
+JSON-schema grammar, parsing, a repair attempt) is in the difference.
+
+Until the reset was added, every stage's filler prompt began with the previous stage's, so
+llama.cpp reused that prefix from its KV cache: of the seed case's 2118 prompt tokens only about
+830 were evaluated (the third stage's prompt, a prefix of the second's, took one token), and the
+limit came out near 6.5 s instead of about 9 s. The draft's own prompts share only their first
+6-11 tokens, so that reuse was a saving the draft cannot have.
 
 This replaces the earlier "everything else" share (wall time outside the model calls), which
 counted the server's own overhead as model time.
@@ -48,6 +54,11 @@ def llama_cpp_time(stages: list[tuple[int, int]], filler: str) -> tuple[float, f
     llm.generate(base[:16], temp=0.0, reset=True).__next__()  # first-call set-up, not timed
     for n_prompt, n_completion in stages:
         tokens = (base * (n_prompt // len(base) + 1))[:n_prompt]
+        # Every stage's tokens start with the same filler, so `generate` would reuse the previous
+        # stage's KV cache for the common prefix and evaluate only the rest (the third stage, a
+        # prefix of the second, evaluated one token). The draft's prompts share only their first
+        # few tokens; a fresh context each time is what is compared.
+        llm.reset()
         start = time.perf_counter()
         first = None
         for i, _tok in enumerate(llm.generate(tokens, temp=0.0, top_k=1, reset=True), start=1):

@@ -1,5 +1,6 @@
 """The embedded model: ``llama_cpp.server`` serving SmolLM2-135M-Instruct (or a GGUF the user
-names) on 127.0.0.1.
+names) on 127.0.0.1, started through `drafting.llm.embedded_server` (the same server, with greedy
+grammar-constrained sampling checking the chosen token first: `drafting.llm.llama_sampling`).
 
 The server starts lazily, on the first real request (never when a client is built, never in
 replay), binds a free loopback port with a random API key, is reused within the process, and
@@ -180,13 +181,17 @@ class LocalServer:
         # Kept open for the server's lifetime (closed in stop()), hence no `with`.
         self._log_file = tempfile.NamedTemporaryFile(prefix="drafting-llama-", suffix=".log")  # noqa: SIM115
         cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "drafting.llm.embedded_server",  # llama_cpp.server, see there
             "--model", str(gguf),
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--model_alias", self.alias,
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.n_threads),
+            # llama_cpp.server's default (true) keeps the logits of every prompt token: the output
+            # layer runs for each and ~200 kB per token is copied into an n_ctx x n_vocab array
+            # (1.6 GB reserved at 8192). They serve only `logprobs`, which the project never asks.
+            "--logits_all", "false",
         ]  # fmt: skip
         # The key goes through the environment (pydantic-settings reads API_KEY), not argv,
         # so that other local users cannot read it from the process list. The rest of the
