@@ -4,9 +4,9 @@
 after its first sentence is ignored); the first step that decides wins:
 
 1. ``empty``: either text has no diagnosis words -> different.
-2. ``conflict:<axis>``: the texts disagree on a qualifier (laterality, a negating or contrasting
-   prefix, a numeral, acute/chronic, benign/malignant, ...; see `drafting.diagnoses.qualifiers`)
-   -> different. Nothing later overrides a conflict.
+2. ``conflict:<axis>``: the texts disagree on a qualifier (laterality, anatomical position, a
+   negating or contrasting prefix, a numeral or type letter, acute/chronic, benign/malignant,
+   ...; see `drafting.diagnoses.qualifiers`) -> different. Nothing later overrides a conflict.
 3. ``exact`` / ``abbreviation``: the same words after normalisation, an abbreviation expanded
    when the other text spells it out (see `drafting.diagnoses.abbreviations`) -> same.
 4. Units (see `drafting.diagnoses.units`: Human Disease Ontology terms, or words):
@@ -22,7 +22,10 @@ after its first sentence is ignored); the first step that decides wins:
      (``less_specific``, ``generic_parent``): "Dermatomyositis" for "Dermatomyositis with
      calcinosis", "Carcinoma" for "Choroid plexus carcinoma";
    * both texts carry units the other lacks, or the candidate narrows the gold one way while the
-     gold narrows it another -> different (``different_core``, ``different_subtype``).
+     gold narrows it another -> different: ``different_terms`` when every differing unit is a
+     term the terminology names (or a neoplasm) on both sides, a difference it vouches for;
+     otherwise ``different_core`` / ``different_subtype``, where a synonym the terminology lacks
+     may hide (the harness's embedding tie-break may overturn only these two).
 
 5. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
    (nephroblastoma)", "OPLL - Ossification of ...") is also tried on its own.
@@ -45,6 +48,7 @@ from drafting.diagnoses.terminology import Terminology, load
 from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens
 from drafting.diagnoses.units import (
     MAX_ADDED_WORDS,
+    Unit,
     absorb,
     alike,
     broader,
@@ -124,18 +128,10 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     cand_generic = all(u.generic for u in A)
 
     if extra_content and missing_content:
-        return DiagnosisVerdict(
-            verdict="different",
-            rule="different_core",
-            reason=f"'{show(extra_content)}' vs '{show(missing_content)}'",
-        )
+        return _differ("different_core", extra_content, missing_content)
     if missing_content and narrower:
         # the candidate narrows the gold one way while the gold narrows it another: siblings
-        return DiagnosisVerdict(
-            verdict="different",
-            rule="different_subtype",
-            reason=f"'{show(narrower)}' vs '{show(missing_content)}'",
-        )
+        return _differ("different_subtype", narrower, missing_content)
     if not missing_content:
         specialised = [v for v in B if not v.minor and not any(equal(u, v) for u in A)]
         if (extra_content or specialised) and gold_generic:
@@ -179,6 +175,18 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
         rule="less_specific",
         reason=f"correct but less specific or incomplete: lacks '{show(missing_content)}'",
     )
+
+
+def _differ(rule: str, ours: list[Unit], theirs: list[Unit]) -> DiagnosisVerdict:
+    """``different``: by *rule* when a side's differing words are unknown to the terminology (a
+    synonym it lacks may hide there: "Thyroid eye disease" vs "Thyroid ophthalmopathy"), by
+    ``different_terms`` when every differing unit is a term it names, or a neoplasm, on both
+    sides ("adenoma" vs "adenocarcinoma"): a difference the terminology vouches for."""
+    known = all(u.ids or neoplastic(u) for u in (*ours, *theirs))
+    reason = f"'{show(ours)}' vs '{show(theirs)}'"
+    if known:
+        rule, reason = "different_terms", f"{reason}: distinct terms"
+    return DiagnosisVerdict(verdict="different", rule=rule, reason=reason)
 
 
 def _only_qualifiers(toks: list[str]) -> bool:

@@ -5,11 +5,11 @@ different diagnoses, whatever else they share ("Small cell" vs "Non-small cell l
 Three kinds of check, all on normalised tokens (see `drafting.diagnoses.text`):
 
 * axes: named value sets (laterality, acuity, behaviour, origin, onset, typicality, inheritance,
-  severity); both texts must state a value and the values must not overlap;
+  severity, anatomical position, ...); both texts must state a value and the values must not overlap;
 * contrast prefixes: "nonsmall"/"small", "atypical"/"typical", "intraaxial"/"extraaxial",
   "monostotic"/"polyostotic", "hypothyroidism"/"hyperthyroidism", "undisplaced"/"displaced";
 * numerals: arabic and roman numerals and level codes ("type 1" = "type I", "Chiari II", "C1",
-  "grade 3"); both texts must carry some and they must differ.
+  "grade 3", "Stanford type A"); both texts must carry some and they must differ.
 """
 
 from __future__ import annotations
@@ -69,6 +69,18 @@ AXES: dict[str, dict[str, str]] = {
         "undifferentiated": "undifferentiated",
     },
     "grade": {"low": "low", "high": "high", "intermediate": "intermediate"},
+    # anatomical position: "anterior" vs "posterior shoulder dislocation", "medial" vs "lateral
+    # meniscus tear" (both must state one; "anterior and posterior" overlaps either)
+    "position": {
+        "anterior": "anterior",
+        "posterior": "posterior",
+        "superior": "superior",
+        "inferior": "inferior",
+        "medial": "medial",
+        "lateral": "lateral",
+        "proximal": "proximal",
+        "distal": "distal",
+    },
     "maturity": {"mature": "mature", "immature": "immature"},
 }
 #: Axes whose value a candidate may leave out and still name the same diagnosis.
@@ -108,6 +120,8 @@ _PREFIXES = sorted(_NEGATING + _CONTRASTING, key=len, reverse=True)
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 #: Words after which a numeral names a subtype (so "type ii" and "ii" read the same).
 NUMERAL_CONTEXT = words("type grade stage class chiari level cn nerve")
+#: Words after which a single letter names a subtype ("type A" vs "type B").
+LETTER_CONTEXT = words("type class group zone stage grade")
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,8 @@ def numerals(tokens: list[str]) -> set[str]:
             out.add(str(ROMAN[tok]))
         elif re.fullmatch(r"[a-z]{1,3}\d{1,2}[a-z]?", tok):
             out.add(tok)
+        elif len(tok) == 1 and tok in "abcdef" and prev in LETTER_CONTEXT:
+            out.add(tok)  # Stanford type A, Gustilo type B
         elif re.fullmatch(r"(i{1,3}|iv|v|vi{1,3})[abc]", tok) and prev in NUMERAL_CONTEXT:
             out.add(f"{ROMAN[tok[:-1]]}{tok[-1]}")  # stage IIIB -> 3b
     return out

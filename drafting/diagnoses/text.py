@@ -42,6 +42,9 @@ WEAK = words(
     differentiated"""
 )
 
+#: Words after which a single letter names a subtype ("type A", "class B", "zone C").
+_LETTER_CONTEXT = frozenset({"type", "class", "group", "zone", "stage", "grade"})
+
 #: Prefixes that are joined to the next word when written apart ("non-small", "intra axial").
 JOINED_PREFIXES = (
     "non",
@@ -143,7 +146,12 @@ def tokens(text: str) -> list[str]:
     text = _CHANGES.sub(" ", text)
     text = _JOIN.sub(lambda m: m.group(1) or m.group(2), text)
     words = re.findall(r"[a-z0-9]+", text)
-    return [singular(w) for w in words if w not in STOPWORDS]
+    return [
+        singular(w)
+        for i, w in enumerate(words)
+        # "a" is a stop word, except as a letter subtype ("Stanford type A" vs "type B")
+        if w not in STOPWORDS or (w == "a" and i and words[i - 1] in _LETTER_CONTEXT)
+    ]
 
 
 def key(text: str) -> str:

@@ -67,6 +67,22 @@ _ANATOMY = {
     "duodenal": "duodenum",
     "biliary": "bile",
 }
+#: Words reports use interchangeably for one morphology ("Achilles tendon tear" = "... rupture",
+#: "perforated" = "ruptured appendicitis", "renal calculus" = "kidney stone"). The ontologies name
+#: whole terms, not word-level equivalences, so these few are listed here.
+_MORPHOLOGY = {
+    "ruptured": "rupture",
+    "tear": "rupture",
+    "torn": "rupture",
+    "perforated": "rupture",
+    "perforation": "rupture",
+    "enlarged": "dilated",
+    "enlargement": "dilated",
+    "dilatation": "dilated",
+    "dilation": "dilated",
+    "calculus": "stone",
+    "combined": "mixed",
+}
 MINOR_WORDS = (
     frozenset(t for axis in q.MINOR_AXES for t in q.AXES[axis])
     | frozenset(t for values in q.AXES.values() for t, v in values.items() if v in q.DEFAULT_VALUES)
@@ -108,8 +124,9 @@ def canonical(toks: list[str]) -> list[str]:
 
 
 def form(word: str) -> str:
-    """The form a word is compared in: anatomical adjective as its noun, ending folded."""
-    return stem(_ANATOMY.get(word, word))
+    """The form a word is compared in: anatomical adjective as its noun, a morphology word as
+    its usual synonym, ending folded."""
+    return stem(_MORPHOLOGY.get(word) or _ANATOMY.get(word, word))
 
 
 def read_units(toks: list[str], terms: Terminology) -> list[Unit]:

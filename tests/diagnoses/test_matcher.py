@@ -73,6 +73,9 @@ def test_verdict_type_and_api_reexport():
         ("Epidural hematoma", "Subdural hematoma", "conflict:prefix"),
         ("Polyostotic fibrous dysplasia", "Monostotic fibrous dysplasia", "conflict:prefix"),
         ("Neurofibromatosis type 2", "Neurofibromatosis type I", "conflict:numeral"),
+        ("Stanford type A aortic dissection", "Stanford type B aortic dissection", "conflict:numeral"),
+        ("Anterior shoulder dislocation", "Posterior shoulder dislocation", "conflict:position"),
+        ("Medial meniscus tear", "Lateral meniscal tear", "conflict:position"),
         ("Grade 3 astrocytoma", "Grade II astrocytoma", "conflict:numeral"),
         ("Stage IIIA adenocarcinoma", "Stage IIIB adenocarcinoma", "conflict:numeral"),
         ("C2 fracture", "C1 fracture", "conflict:numeral"),
@@ -130,6 +133,8 @@ def test_secondary_to_is_a_cause_not_a_metastasis():
         ("SONK", "Spontaneous osteonecrosis of the knee", "abbreviation"),  # initials
         ("Wilms tumour", "Wilms' Tumor (nephroblastoma). Negative left renal involvement.", "terminology"),
         ("Appendicitis", "Acute appendicitis", "words"),  # a minor qualifier left out
+        ("Achilles tendon tear", "Achilles tendon rupture", "exact"),  # morphology synonyms
+        ("Perforated appendicitis", "Ruptured appendicitis", "exact"),
     ],
 )
 def test_same_by_each_path(candidate, gold, rule):
@@ -205,3 +210,17 @@ def test_qualifiers_of_nothing_are_not_a_diagnosis(junk):
 )
 def test_a_misspelt_word_is_read_as_its_known_twin(candidate, gold, expected):
     assert match_diagnosis(candidate, gold).verdict == expected
+
+
+@pytest.mark.parametrize(
+    "candidate, gold",
+    [
+        ("Colorectal adenoma", "Colorectal adenocarcinoma"),
+        ("Polymyositis", "Dermatomyositis"),
+        ("Choroid plexus carcinoma", "Choroid plexus papilloma"),
+    ],
+)
+def test_differing_names_the_ontology_knows_are_distinct_terms(candidate, gold):
+    """Rule ``different_terms``: a difference the terminology vouches for, which the embedding
+    tie-break (for ``different_core``) may not overturn."""
+    assert verdict(candidate, gold) == ("different", "different_terms")

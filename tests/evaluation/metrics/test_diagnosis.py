@@ -65,22 +65,24 @@ def test_top_k_counts_primary_then_differentials():
     assert r.value == 0.0 and r.details["partial_rank"] == 2
 
 
-def test_embedding_tiebreak_never_overrides_a_conflict(monkeypatch):
+def test_embedding_tiebreak_never_overrides_a_conflict_or_distinct_terms(monkeypatch):
     import drafting.evaluation.metrics._embedding as emb
 
     monkeypatch.setattr(DiagnosisMatcher, "embeddings_on", lambda self: True)
     cosines = {"Graves orbitopathy": 0.99, "Centrilobular emphysema": 0.7}
     monkeypatch.setattr(emb, "batched_similarity", lambda pairs: [cosines.get(g, 0.99) for g, _ in pairs])
     m = DiagnosisMatcher(embedding_threshold=0.9)
-    tie, sibling, conflict = m.match_many(
+    tie, below, known, conflict = m.match_many(
         [
             ("Thyroid eye disease", "Graves orbitopathy"),
-            ("Panacinar emphysema", "Centrilobular emphysema"),  # a sibling: shares a word, no tie
+            ("Panacinar emphysema", "Centrilobular emphysema"),  # a tie, cosine below threshold
+            ("Colorectal adenoma", "Colorectal adenocarcinoma"),  # distinct ontology terms
             ("Chiari II", "Chiari I malformation"),
         ]
     )
     assert (tie.verdict.verdict, tie.rule, tie.cosine) == ("same", "embedding_tiebreak", 0.99)
-    assert (sibling.verdict.verdict, sibling.cosine) == ("different", None)
+    assert (below.verdict.verdict, below.cosine) == ("different", 0.7)
+    assert (known.verdict.verdict, known.rule, known.cosine) == ("different", "different_terms", None)
     assert (conflict.verdict.verdict, conflict.rule, conflict.cosine) == (
         "different",
         "conflict:numeral",
