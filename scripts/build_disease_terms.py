@@ -2,7 +2,11 @@
 
 Usage::
 
-    python scripts/build_disease_terms.py /path/to/HumanDiseaseOntology/.git [COMMIT]
+    python scripts/build_disease_terms.py /path/to/HumanDiseaseOntology/.git [COMMIT] \
+        [--mondo /path/to/mondo/.git --mondo-commit C [--ncit] [--mappings]]
+
+The committed file: DO commit 9fbefd6651b79526165453395d06c8fd4bfe4247, MONDO commit
+fad2512b4845f483fc1268cdf0bf7a8ef43697cb, with ``--ncit --mappings``.
 
 The DO repository keeps its full release files (doid.obo, doid.json) out of most snapshots, so this
 script reads what a clone always carries, all from one release commit (CC0 1.0):
@@ -16,6 +20,9 @@ script reads what a clone always carries, all from one release commit (CC0 1.0):
 It then fills in exact and related synonyms (and parents) of terms that are still current from the
 last full ``src/ontology/doid.obo`` the snapshot holds (``--legacy-commit``, the 2016-09-01 release,
 licensed CC BY 3.0 at the time: hence the attribution in the NOTICE).
+
+With ``--mappings``, DO and NCIt terms that MONDO says are exactly one disease are joined, and
+MONDO's and Orphanet's labels for them added (see `add_mappings`).
 
 With ``--mondo /path/to/mondo/.git``, it adds related synonyms from **MONDO** (CC BY 4.0),
 ``src/ontology/reports/new-rare-diseases.tsv`` (label and synonyms of each rare disease; the
@@ -270,6 +277,71 @@ def add_ncit(data: dict, repo: str, commit: str) -> int:
     return len(kept)
 
 
+MAPPINGS = "src/ontology/mappings/mondo_exactmatch_{}.sssom.tsv"
+
+
+def add_mappings(data: dict, repo: str, commit: str) -> tuple[int, int]:
+    """Join the DO's and NCIt's terms through MONDO's curated exact matches (CC BY 4.0) and name
+    them with MONDO's and Orphanet's labels.
+
+    ``mondo_exactmatch_{doid,ncit,orphanet}.sssom.tsv`` say which DO, NCIt and Orphanet concepts
+    a MONDO disease is exactly. A DO and an NCIt term that match one MONDO disease get each other's
+    names as exact synonyms (so "Hepatocellular adenoma" and NCIt's "Hepatic adenoma" are one
+    diagnosis, not two distinct terms); the MONDO label and the Orphanet label become related
+    synonyms of the DO term (or of the NCIt term when no DO term matches): MONDO's "osteochondritis
+    of tarsal/metatarsal bone" for the DO's "Kohler's disease". Returns (terms joined, names added).
+    """
+    from drafting.diagnoses.text import key
+
+    def rows(source: str) -> list[dict[str, str]]:
+        text = git(repo, "show", f"{commit}:{MAPPINGS.format(source)}")
+        lines = [line for line in text.splitlines() if not line.startswith("#")]
+        return [r for r in csv.DictReader(lines, delimiter="\t") if r["predicate_id"] == "skos:exactMatch"]
+
+    label: dict[str, str] = {}
+    matches: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for source in ("doid", "ncit", "orphanet"):
+        for r in rows(source):
+            label[r["subject_id"]] = r["subject_label"]
+            # Orphanet concepts are kept by name (they are no terms of the index), others by id
+            value = r["object_label"] if source == "orphanet" else r["object_id"]
+            matches[r["subject_id"]][source].add(value)
+
+    def names(tid: str) -> list[str]:
+        own = data["terms"][tid][0]
+        return ([] if "(NCIt " in own else [own]) + list(data["exact"].get(tid, []))
+
+    exact = defaultdict(set, {t: set(v) for t, v in data["exact"].items()})
+    related = defaultdict(set, {t: set(v) for t, v in data["related"].items()})
+    known = {key(n) for tid in data["terms"] for n in names(tid)}
+    joined = added = 0
+    for mondo, found in matches.items():
+        doids = [t for t in found["doid"] if t in data["terms"]]
+        ncits = [t for t in found["ncit"] if t in data["terms"]]
+        if len(doids) > 1 or len(ncits) > 1:
+            continue  # one MONDO disease, several terms of one source: not a one-to-one match
+        if doids and ncits:
+            (d,), (n,) = doids, ncits
+            exact[d].update(x for x in names(n) if key(x) != key(names(d)[0]))
+            exact[n].update(x for x in names(d) if "(NCIt " not in data["terms"][n][0])
+            joined += 1
+        target = (doids or ncits or [None])[0]
+        if target is None:
+            continue
+        for extra in (label.get(mondo, ""), *found["orphanet"]):
+            if extra.strip() and key(extra) not in known:
+                related[target].add(extra.strip())
+                known.add(key(extra))
+                added += 1
+    data["exact"] = {t: sorted(v) for t, v in sorted(exact.items()) if v}
+    data["related"] = {t: sorted(v) for t, v in sorted(related.items()) if v}
+    data["source"]["mondo_mappings"] = mondo_source(
+        "Mondo Disease Ontology exact matches (to DO, NCIt, Orphanet)", repo, commit,
+        MAPPINGS.format("{doid,ncit,orphanet}"),
+    )  # fmt: skip
+    return joined, added
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repo", help="the DO repository's git directory")
@@ -279,12 +351,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mondo", help="the MONDO repository's git directory (related synonyms)")
     parser.add_argument("--mondo-commit", default="HEAD")
     parser.add_argument("--ncit", action="store_true", help="add NCIt's diseases (from the MONDO repository)")
+    parser.add_argument(
+        "--mappings", action="store_true", help="join DO and NCIt terms through MONDO's exact matches"
+    )
     args = parser.parse_args(argv)
     data = build(args.repo, args.commit, args.legacy_commit)
     if args.mondo:
         print(f"{add_mondo(data, args.mondo, args.mondo_commit)} related synonyms from MONDO")
     if args.ncit:
         print(f"{add_ncit(data, args.mondo, args.mondo_commit)} NCIt terms (from the MONDO repository)")
+    if args.mappings:
+        joined, added = add_mappings(data, args.mondo, args.mondo_commit)
+        print(f"{joined} DO-NCIt pairs joined, {added} MONDO and Orphanet names (MONDO exact matches)")
     # the normalised indexes too, so the package loads them instead of normalising 30,000 names
     from drafting.diagnoses import terminology
 
