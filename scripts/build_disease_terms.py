@@ -313,7 +313,17 @@ def add_mappings(data: dict, repo: str, commit: str) -> tuple[int, int]:
 
     exact = defaultdict(set, {t: set(v) for t, v in data["exact"].items()})
     related = defaultdict(set, {t: set(v) for t, v in data["related"].items()})
-    known = {key(n) for tid in data["terms"] for n in names(tid)}
+    owners: dict[str, set[str]] = defaultdict(set)
+    for tid in data["terms"]:
+        for n in names(tid):
+            owners[key(n)].add(tid)
+    known = set(owners)
+
+    def lend(src: str, dst: str) -> list[str]:
+        # a name another term also bears stays with it: the DO lists "neurofibromatosis type 1"
+        # as a synonym of neurofibromatosis, and NCIt's neurofibromatosis must not inherit it
+        return [x for x in names(src) if not owners[key(x)] - {src, dst}]
+
     joined = added = 0
     for mondo, found in matches.items():
         doids = [t for t in found["doid"] if t in data["terms"]]
@@ -322,8 +332,9 @@ def add_mappings(data: dict, repo: str, commit: str) -> tuple[int, int]:
             continue  # one MONDO disease, several terms of one source: not a one-to-one match
         if doids and ncits:
             (d,), (n,) = doids, ncits
-            exact[d].update(x for x in names(n) if key(x) != key(names(d)[0]))
-            exact[n].update(x for x in names(d) if "(NCIt " not in data["terms"][n][0])
+            exact[d].update(x for x in lend(n, d) if key(x) != key(names(d)[0]))
+            if "(NCIt " not in data["terms"][n][0]:
+                exact[n].update(lend(d, n))
             joined += 1
         target = (doids or ncits or [None])[0]
         if target is None:

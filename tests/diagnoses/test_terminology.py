@@ -67,3 +67,14 @@ def test_ncit_links_names_the_do_keeps_apart():
     # a lone organ or adjective is no diagnosis
     assert not terms.lookup("kidney disorder") - terms.lookup("kidney disease")
     assert not terms.lookup("invasive")
+
+
+def test_mondo_exact_matches_join_and_name_terms():
+    terms = load()
+    assert terms.source["mondo_mappings"]["licence"] == "CC BY 4.0"
+    # MONDO's label and Orphanet's label of a DO disease are names of it
+    assert terms.lookup("osteochondritis of tarsal/metatarsal bone") & terms.lookup("Kohler disease")
+    assert terms.lookup("familial cerebral saccular aneurysm") & terms.lookup("intracranial berry aneurysm")
+    # a DO and an NCIt term MONDO calls one disease share their names
+    assert {"DOID:0050868", "NCIT:C3758"} <= terms.lookup("hepatocellular adenoma")
+    # (a name another term bears is not lent: see test_ncit_links_names_the_do_keeps_apart)
