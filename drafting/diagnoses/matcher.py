@@ -76,6 +76,8 @@ class DiagnosisVerdict(BaseModel):
             the gold; never a hit) or ``different``.
         rule: The rule that decided, e.g. ``exact``, ``terminology``, ``conflict:laterality``.
         reason: One line a reader can check.
+        contrast: For ``different_core`` and ``different_subtype``: the candidate's and the
+            gold's words that differ ("eye", "ophthalmopathy"); else None.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,6 +85,7 @@ class DiagnosisVerdict(BaseModel):
     verdict: Verdict
     rule: str
     reason: str
+    contrast: tuple[str, str] | None = None
 
     @property
     def hit(self) -> bool:
@@ -182,11 +185,12 @@ def _differ(rule: str, ours: list[Unit], theirs: list[Unit]) -> DiagnosisVerdict
     synonym it lacks may hide there: "Thyroid eye disease" vs "Thyroid ophthalmopathy"), by
     ``different_terms`` when every differing unit is a term it names, or a neoplasm, on both
     sides ("adenoma" vs "adenocarcinoma"): a difference the terminology vouches for."""
-    known = all(u.ids or neoplastic(u) for u in (*ours, *theirs))
     reason = f"'{show(ours)}' vs '{show(theirs)}'"
-    if known:
-        rule, reason = "different_terms", f"{reason}: distinct terms"
-    return DiagnosisVerdict(verdict="different", rule=rule, reason=reason)
+    if all(u.ids or neoplastic(u) for u in (*ours, *theirs)):
+        reason = f"{reason}: distinct terms"
+        return DiagnosisVerdict(verdict="different", rule="different_terms", reason=reason)
+    contrast = (" ".join(u.text for u in ours), " ".join(u.text for u in theirs))
+    return DiagnosisVerdict(verdict="different", rule=rule, reason=reason, contrast=contrast)
 
 
 def _only_qualifiers(toks: list[str]) -> bool:

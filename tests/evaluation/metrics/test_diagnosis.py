@@ -69,19 +69,23 @@ def test_embedding_tiebreak_never_overrides_a_conflict_or_distinct_terms(monkeyp
     import drafting.evaluation.metrics._embedding as emb
 
     monkeypatch.setattr(DiagnosisMatcher, "embeddings_on", lambda self: True)
-    cosines = {"Graves orbitopathy": 0.99, "Centrilobular emphysema": 0.7}
+    # whole texts are embedded as (gold, candidate), the differing words as (candidate's, gold's)
+    cosines = {"Graves orbitopathy": 0.99, "Centrilobular emphysema": 0.7, "early": 0.13}
     monkeypatch.setattr(emb, "batched_similarity", lambda pairs: [cosines.get(g, 0.99) for g, _ in pairs])
     m = DiagnosisMatcher(embedding_threshold=0.9)
-    tie, below, known, conflict = m.match_many(
+    tie, below, sibling, known, conflict = m.match_many(
         [
             ("Thyroid eye disease", "Graves orbitopathy"),
             ("Panacinar emphysema", "Centrilobular emphysema"),  # a tie, cosine below threshold
+            ("Early appendicitis", "Ruptured appendicitis"),  # close wholes, distant differences
             ("Colorectal adenoma", "Colorectal adenocarcinoma"),  # distinct ontology terms
             ("Chiari II", "Chiari I malformation"),
         ]
     )
     assert (tie.verdict.verdict, tie.rule, tie.cosine) == ("same", "embedding_tiebreak", 0.99)
     assert (below.verdict.verdict, below.cosine) == ("different", 0.7)
+    assert (sibling.verdict.verdict, sibling.rule, sibling.cosine) == ("different", "different_core", 0.99)
+    assert sibling.verdict.contrast == ("early", "ruptured")
     assert (known.verdict.verdict, known.rule, known.cosine) == ("different", "different_terms", None)
     assert (conflict.verdict.verdict, conflict.rule, conflict.cosine) == (
         "different",
