@@ -35,6 +35,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManager,
     CallbackManagerForLLMRun,
+    Callbacks,
 )
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -200,18 +201,15 @@ class EndpointChatModel(BaseChatModel):
     # --- the direct path ----------------------------------------------------------------------
 
     def _direct(self, config: RunnableConfig | None) -> bool:
-        """Whether LangChain's path would have nothing to do besides the call: no callback
-        handler or tracer (from the config, the model, verbose/debug, the environment or a
-        context), no cache, no rate limiter, no caller-chosen run id."""
-        config = ensure_config(config)
-        if config.get("run_id") is not None or self.rate_limiter is not None:
+        """Whether LangChain's path would have nothing to do besides the call: nobody listens
+        (`unobserved`), no cache, no rate limiter."""
+        if self.rate_limiter is not None:
             return False
         if self.cache is not False and (
             isinstance(self.cache, BaseCache) or self.cache is True or get_llm_cache() is not None
         ):
             return False
-        manager = CallbackManager.configure(config.get("callbacks"), self.callbacks, self.verbose)
-        return not manager.handlers
+        return unobserved(config, self.callbacks, verbose=self.verbose)
 
     def invoke(
         self,
@@ -250,6 +248,22 @@ class EndpointChatModel(BaseChatModel):
             options=_OPTIONS,
         )
         return _reply_message(data, self.model_name)
+
+
+def unobserved(config: RunnableConfig | None, callbacks: Callbacks = None, *, verbose: bool = False) -> bool:
+    """Whether a LangChain run would report to nobody: no callback handler or tracer, from the
+    config (or the enclosing run's, which LangChain keeps in a context variable), the runnable's
+    own ``callbacks``, verbose/debug mode, the environment (LangSmith tracing) or a tracing
+    context; and no caller-chosen run id.
+
+    LangChain's own configuration decides (``CallbackManager.configure``), so every way of
+    attaching a handler counts. A runnable may then skip its run bookkeeping (callback managers,
+    run ids, child configs): nobody would see it.
+    """
+    config = ensure_config(config)
+    if config.get("run_id") is not None:
+        return False
+    return not CallbackManager.configure(config.get("callbacks"), callbacks, verbose).handlers
 
 
 def _plain_messages(model_input: Any) -> list[dict[str, Any]] | None:
