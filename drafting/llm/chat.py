@@ -140,6 +140,13 @@ class EndpointChatModel(BaseChatModel):
         body.update(extra)
         return body
 
+    def _request(
+        self, model_input: LanguageModelInput, stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The arguments of the SDK's ``post``: the body, and the reply wanted as its JSON."""
+        body = self._body(self._wire_messages(model_input), stop, kwargs)
+        return {"body": body, "cast_to": object, "options": _OPTIONS}
+
     def _wire_messages(self, model_input: LanguageModelInput) -> list[dict[str, Any]]:
         """The messages as the API takes them (``{"content", "role"}``, ChatOpenAI's order).
 
@@ -175,12 +182,7 @@ class EndpointChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        data = self.client.post(
-            CHAT_PATH,
-            body=self._body(self._wire_messages(messages), stop, kwargs),
-            cast_to=object,
-            options=_OPTIONS,
-        )
+        data = self.client.post(CHAT_PATH, **self._request(messages, stop, kwargs))
         return _chat_result(data, self.model_name)
 
     async def _agenerate(
@@ -190,12 +192,7 @@ class EndpointChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        data = await self.async_client.post(
-            CHAT_PATH,
-            body=self._body(self._wire_messages(messages), stop, kwargs),
-            cast_to=object,
-            options=_OPTIONS,
-        )
+        data = await self.async_client.post(CHAT_PATH, **self._request(messages, stop, kwargs))
         return _chat_result(data, self.model_name)
 
     # --- the direct path ----------------------------------------------------------------------
@@ -222,12 +219,7 @@ class EndpointChatModel(BaseChatModel):
         """Call the model (directly when nothing listens; see the module docstring)."""
         if not self._direct(config):
             return super().invoke(input, config, stop=stop, **kwargs)
-        data = self.client.post(
-            CHAT_PATH,
-            body=self._body(self._wire_messages(input), stop, kwargs),
-            cast_to=object,
-            options=_OPTIONS,
-        )
+        data = self.client.post(CHAT_PATH, **self._request(input, stop, kwargs))
         return _reply_message(data, self.model_name)
 
     async def ainvoke(
@@ -241,12 +233,7 @@ class EndpointChatModel(BaseChatModel):
         """Call the model asynchronously (directly when nothing listens)."""
         if not self._direct(config):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
-        data = await self.async_client.post(
-            CHAT_PATH,
-            body=self._body(self._wire_messages(input), stop, kwargs),
-            cast_to=object,
-            options=_OPTIONS,
-        )
+        data = await self.async_client.post(CHAT_PATH, **self._request(input, stop, kwargs))
         return _reply_message(data, self.model_name)
 
 
@@ -331,15 +318,13 @@ def _llm_output(data: dict[str, Any], model_name: str) -> dict[str, Any]:
     return output
 
 
-def _message(choice: dict[str, Any], usage: Any, service_tier: Any) -> AIMessage:
+def _message(choice: dict[str, Any], usage: Any, service_tier: Any, *, first: bool = True) -> AIMessage:
     message = choice.get("message") or {}
-    ai = AIMessage(
-        content=message.get("content") or "",
-        additional_kwargs={"refusal": message.get("refusal")},
-        name=message.get("name"),
-    )
+    # ChatOpenAI copied the refusal (None when there is none) onto the first message only.
+    refusal = {"refusal": message.get("refusal")} if first else {}
+    ai = AIMessage(content=message.get("content") or "", additional_kwargs=refusal, name=message.get("name"))
     if usage:
-        ai.usage_metadata = usage_metadata(usage, service_tier)
+        ai.usage_metadata = _usage_metadata(usage, service_tier)
     return ai
 
 
@@ -352,7 +337,8 @@ def _chat_result(data: Any, model_name: str) -> ChatResult:
     choices = _choices(data)
     usage, tier = data.get("usage"), data.get("service_tier")
     generations = [
-        ChatGeneration(message=_message(c, usage, tier), generation_info=_generation_info(c)) for c in choices
+        ChatGeneration(message=_message(c, usage, tier, first=i == 0), generation_info=_generation_info(c))
+        for i, c in enumerate(choices)
     ]
     return ChatResult(generations=generations, llm_output=_llm_output(data, model_name))
 
@@ -367,7 +353,7 @@ def _reply_message(data: Any, model_name: str) -> AIMessage:
     return ai
 
 
-def usage_metadata(usage: Mapping[str, Any], service_tier: str | None = None) -> UsageMetadata:
+def _usage_metadata(usage: Mapping[str, Any], service_tier: str | None = None) -> UsageMetadata:
     """LangChain's token counts of a Chat Completions ``usage`` (as langchain-openai reads it)."""
     input_tokens = usage.get("prompt_tokens") or 0
     output_tokens = usage.get("completion_tokens") or 0
