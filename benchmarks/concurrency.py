@@ -14,6 +14,10 @@ function of its body, so every run and every client meets the same delays.
   (bodies as the server logged them), sent by ``AsyncOpenAI.chat.completions.create`` alone with the
   same structure (64 cases at once, 3 calls in turn), against `adraft_report` for the same cases
   (retrieval, prompts, chain, parsing). CPU is this process's (the server runs elsewhere).
+  Each timed pass starts on a collected heap (`_timed_cpu`): the passes share one process, and
+  a full garbage collection owed to an earlier phase's garbage (the suite run's results and
+  report, ~0.4 s at this heap size) otherwise fell in whichever pass crossed the threshold,
+  most often the chain's, which comes right after the suite run (0.7 ms per call of its figure).
 
 This replaces the earlier figure (60 cases x 3 stages, a fixed 200 ms per call, within 1.25x of
 ``ceil(cases / c) x stages x delay`` at c32), which measured the client's few milliseconds of
@@ -25,6 +29,7 @@ Run: ``python -m benchmarks.concurrency [--quick]`` (quick: 64 cases).
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import json
 import logging
@@ -83,10 +88,17 @@ def _per_case(log: list[list]) -> dict[str, list[list]]:
     return by_case
 
 
+def _timed_cpu() -> float:
+    """The process CPU clock, read after a full collection: a timed pass pays for its own
+    garbage, not for a collection the garbage of earlier phases has made due."""
+    gc.collect()
+    return time.process_time()
+
+
 def _run_suite(suite: Path, out: Path) -> tuple[float, float, Any]:
     from drafting.evaluation import run_suite
 
-    cpu = time.process_time()
+    cpu = _timed_cpu()
     with Timer() as t:
         run = run_suite(suite, concurrency=CONCURRENCY, out=out)
     cpu = time.process_time() - cpu
@@ -117,7 +129,7 @@ def _chain_only(suite: Path) -> tuple[float, float, int]:
         async with connection_pool():  # as run_suite drafts: one aiohttp pool for the block
             await asyncio.gather(*(one(c) for c in cases))
 
-    cpu = time.process_time()
+    cpu = _timed_cpu()
     with Timer() as t:
         asyncio.run(all_cases())
     return t.seconds, time.process_time() - cpu, len(cases)
@@ -142,7 +154,7 @@ def _raw_client(base_url: str, per_case: list[list[dict]]) -> tuple[float, float
 
             return sum(await asyncio.gather(*(one(b) for b in per_case)))
 
-    cpu = time.process_time()
+    cpu = _timed_cpu()
     with Timer() as t:
         calls = asyncio.run(all_cases())
     return t.seconds, time.process_time() - cpu, calls

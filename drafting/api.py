@@ -13,7 +13,7 @@ from drafting.cases import ReferenceStore, case_from_data, load_case, validation
 from drafting.chain import ChainState, DraftingChain, ProgressFn
 from drafting.errors import CaseFileError, ConfigError
 from drafting.injection import draft_flags
-from drafting.prompts import PromptSpec, load_prompt_set
+from drafting.prompts import STAGES, PromptSpec, load_prompt_set
 from drafting.schema import (
     DISCLAIMER,
     REPLY_SALVAGED,
@@ -60,6 +60,10 @@ def _prompt_set(prompts: dict[str, str] | dict[str, PromptSpec] | None) -> dict[
     given = prompts or {}
     versions = {stage: v for stage, v in given.items() if isinstance(v, str)}
     specs = {stage: v for stage, v in given.items() if isinstance(v, PromptSpec)}
+    if not versions and set(STAGES) <= set(specs):
+        # Every stage given loaded (a suite run, per case): nothing to load, and finding the
+        # defaults on disk cost ~0.4 ms of path resolution per draft. Stage order, as loaded.
+        return {**{stage: specs[stage] for stage in STAGES}, **specs}
     return {**load_prompt_set(versions), **specs}
 
 

@@ -376,12 +376,13 @@ class DraftingChain:
             raise
 
     def as_runnable(self) -> Runnable:
-        """The whole chain as one LangChain runnable over `ChainState` (invoke, batch, ainvoke)."""
-        steps = [self._stage_runnable(stage) for stage in STAGES]
-        chain = steps[0]
-        for step in steps[1:]:
-            chain = chain | step
-        return chain
+        """The whole chain as one LangChain runnable over `ChainState` (invoke, batch, ainvoke):
+        a ``RunnableSequence`` of the stages (`drafting.chain_runnable.StageSequence`)."""
+        from drafting.chain_runnable import StageSequence
+
+        first, *middle, last = (self._stage_runnable(stage) for stage in STAGES)
+        # Observed, its run is reported under the name a plain sequence's had.
+        return StageSequence(first=first, middle=middle, last=last, name="RunnableSequence")
 
     def _stage_runnable(self, stage: str) -> Runnable:
         from langchain_core.runnables import RunnableLambda

@@ -251,3 +251,29 @@ def test_async_stages_in_successive_event_loops_each_reach_the_server(server, en
         state = asyncio.run(chain.arun_stage("findings", ChainState(case=load_case(SEED0))))
         assert state.outputs["findings"].findings
     assert len(server.requests) == 2
+
+
+def test_an_observed_chain_reports_its_runs_and_drafts_the_same(server, endpoint):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Runs(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.started: list[str] = []
+
+        def on_chain_start(self, serialized, inputs, *, name=None, **kwargs) -> None:
+            self.started.append(name or "?")
+
+        def on_chat_model_start(self, serialized, messages, *, name=None, **kwargs) -> None:
+            self.started.append("model")
+
+    runs = Runs()
+    unobserved = _chain(endpoint).as_runnable().invoke(ChainState(case=load_case(SEED0)))
+    observed = _chain(endpoint).as_runnable().invoke(ChainState(case=load_case(SEED0)), {"callbacks": [runs]})
+    observed_async = asyncio.run(
+        _chain(endpoint).as_runnable().ainvoke(ChainState(case=load_case(SEED0)), {"callbacks": [runs]})
+    )
+    for state in (observed, observed_async):
+        assert state.outputs == unobserved.outputs
+    stages = ["findings_stage", "model", "diagnosis_stage", "model", "rehabilitation_stage", "model"]
+    assert runs.started == 2 * ["RunnableSequence", *stages]
+    assert len({json.dumps(r.body) for r in server.requests}) == 3  # the same three requests

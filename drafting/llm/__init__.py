@@ -11,8 +11,9 @@ Typical use (as `drafting.chain` does it)::
         ...                                             # cut off: see drafting.parsing.truncation_error
     findings = parse_reply(msg.content, FindingsOutput, stage="findings")  # drafting.parsing
 
-Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `structured`
-(the JSON a reply must match), `fixtures` (record/replay), `retry` (backoff on tenacity),
+Modules: `config` (the endpoint), `clients` (SDK clients and their transport stack), `chat` (the
+LangChain chat model `chat_model` returns for plain Chat Completions), `structured` (the JSON a
+reply must match), `fixtures` (record/replay), `retry` (backoff on tenacity),
 `handling` (typed errors), `compat` (server dialects), `local_server` (the embedded llama.cpp
 server), `pool` (one aiohttp connection pool for a block of async calls), `fixture_admin`
 (stats and pruning).

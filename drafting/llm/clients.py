@@ -20,7 +20,7 @@ from drafting.llm.config import Endpoint
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
     import openai
-    from langchain_openai import ChatOpenAI
+    from langchain_core.language_models import BaseChatModel
 
 #: The key handed to the SDK when the real one is supplied elsewhere (embedded server: the
 #: forwarding transport sets it) or not needed (replay, keyless compatible servers).
@@ -214,8 +214,19 @@ def async_openai_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
     )
 
 
-def chat_model(endpoint: Endpoint, **generation_params: Any) -> ChatOpenAI:
-    """A LangChain ``ChatOpenAI`` for the endpoint, fixtures and retries included.
+#: Generation parameters `EndpointChatModel` sends; a model given others stays a ``ChatOpenAI``.
+_DIRECT_PARAMS = frozenset({"temperature", "max_tokens", "seed", "top_p"})
+
+
+def chat_model(endpoint: Endpoint, **generation_params: Any) -> BaseChatModel:
+    """A LangChain chat model for the endpoint, fixtures and retries included.
+
+    A ``ChatOpenAI`` is built and configured as ever (its validators settle the parameters per
+    model); when it would send a plain Chat Completions request with only temperature, token
+    limit, seed and top_p, the returned model is an `EndpointChatModel` on the same SDK clients
+    and parameters, which sends the same request for less client CPU
+    (`drafting.llm.chat`). Otherwise (Responses API models, other parameters) the
+    ``ChatOpenAI`` itself.
 
     Args:
         endpoint: The resolved endpoint.
@@ -236,7 +247,21 @@ def chat_model(endpoint: Endpoint, **generation_params: Any) -> ChatOpenAI:
         # Streaming cannot be recorded; make .stream()/astream_events fall back to one call.
         params["disable_streaming"] = True
     params.update(generation_params)
-    return ChatOpenAI(**params)
+    llm = ChatOpenAI(**params)
+    if set(generation_params) - _DIRECT_PARAMS or llm.use_responses_api or llm.model_kwargs:
+        return llm
+    from drafting.llm.chat import EndpointChatModel
+
+    return EndpointChatModel(
+        model_name=llm.model_name,
+        client=llm.root_client,
+        async_client=llm.root_async_client,
+        temperature=llm.temperature,
+        max_tokens=llm.max_tokens,
+        seed=llm.seed,
+        top_p=llm.top_p,
+        disable_streaming=llm.disable_streaming,
+    )
 
 
 def judge_llm(endpoint: Endpoint, **kwargs: Any) -> Any:
