@@ -40,10 +40,10 @@ from langchain_core.callbacks import (
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.utils.utils import LC_ID_PREFIX
+from langchain_openai.chat_models.base import _create_usage_metadata  # as ChatOpenAI reads usage
 from pydantic import ConfigDict, Field
 
 #: Where Chat Completions are posted, relative to the client's base URL.
@@ -324,7 +324,7 @@ def _message(choice: dict[str, Any], usage: Any, service_tier: Any, *, first: bo
     refusal = {"refusal": message.get("refusal")} if first else {}
     ai = AIMessage(content=message.get("content") or "", additional_kwargs=refusal, name=message.get("name"))
     if usage:
-        ai.usage_metadata = _usage_metadata(usage, service_tier)
+        ai.usage_metadata = _create_usage_metadata(usage, service_tier)
     return ai
 
 
@@ -351,37 +351,3 @@ def _reply_message(data: Any, model_name: str) -> AIMessage:
     ai.response_metadata = {**_llm_output(data, model_name), **info} if len(choices) == 1 else info
     ai.id = f"{LC_ID_PREFIX}-{uuid.uuid4()}-0"
     return ai
-
-
-def _usage_metadata(usage: Mapping[str, Any], service_tier: str | None = None) -> UsageMetadata:
-    """LangChain's token counts of a Chat Completions ``usage`` (as langchain-openai reads it)."""
-    input_tokens = usage.get("prompt_tokens") or 0
-    output_tokens = usage.get("completion_tokens") or 0
-    total = usage.get("total_tokens")
-    tier = service_tier if service_tier in ("priority", "flex") else None
-    prefix = f"{tier}_" if tier else ""
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    input_details: dict[str, Any] = {
-        "audio": prompt_details.get("audio_tokens"),
-        f"{prefix}cache_read": prompt_details.get("cached_tokens"),
-        f"{prefix}cache_creation": prompt_details.get("cache_write_tokens"),
-    }
-    output_details: dict[str, Any] = {
-        "audio": completion_details.get("audio_tokens"),
-        f"{prefix}reasoning": completion_details.get("reasoning_tokens"),
-    }
-    if tier is not None:
-        # Tier tokens exclude cache reads and reasoning, which are priced apart.
-        input_details[tier] = input_tokens - (input_details.get(f"{prefix}cache_read") or 0)
-        output_details[tier] = output_tokens - (output_details.get(f"{prefix}reasoning") or 0)
-    # The keys are computed (the tier prefix): TypedDict construction cannot check them.
-    given_in = {k: v for k, v in input_details.items() if v is not None}
-    given_out = {k: v for k, v in output_details.items() if v is not None}
-    return UsageMetadata(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total if total is not None else input_tokens + output_tokens,
-        input_token_details=InputTokenDetails(**given_in),  # type: ignore[typeddict-item]
-        output_token_details=OutputTokenDetails(**given_out),  # type: ignore[typeddict-item]
-    )
