@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from drafting.diagnoses.text import words
+from drafting.diagnoses.text import LETTER_CONTEXT, words
 
 #: axis -> {token: value}. A token maps to the value it asserts on that axis.
 AXES: dict[str, dict[str, str]] = {
@@ -120,8 +120,6 @@ _PREFIXES = sorted(_NEGATING + _CONTRASTING, key=len, reverse=True)
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 #: Words after which a numeral names a subtype (so "type ii" and "ii" read the same).
 NUMERAL_CONTEXT = words("type grade stage class chiari level cn nerve")
-#: Words after which a single letter names a subtype ("type A" vs "type B").
-LETTER_CONTEXT = words("type class group zone stage grade")
 
 
 @dataclass(frozen=True)

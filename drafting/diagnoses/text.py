@@ -43,7 +43,7 @@ WEAK = words(
 )
 
 #: Words after which a single letter names a subtype ("type A", "class B", "zone C").
-_LETTER_CONTEXT = frozenset({"type", "class", "group", "zone", "stage", "grade"})
+LETTER_CONTEXT = frozenset({"type", "class", "group", "zone", "stage", "grade"})
 
 #: Prefixes that are joined to the next word when written apart ("non-small", "intra axial").
 JOINED_PREFIXES = (
@@ -150,7 +150,7 @@ def tokens(text: str) -> list[str]:
         singular(w)
         for i, w in enumerate(words)
         # "a" is a stop word, except as a letter subtype ("Stanford type A" vs "type B")
-        if w not in STOPWORDS or (w == "a" and i and words[i - 1] in _LETTER_CONTEXT)
+        if w not in STOPWORDS or (w == "a" and i and words[i - 1] in LETTER_CONTEXT)
     ]
 
 
