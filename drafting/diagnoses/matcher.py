@@ -27,7 +27,13 @@ after its first sentence is ignored); the first step that decides wins:
      otherwise ``different_core`` / ``different_subtype``, where a synonym the terminology lacks
      may hide (the harness's embedding tie-break may overturn only these two).
 
-5. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
+5. ``gold_detail``: a gold that names its diagnosis and then, after "with", describes it
+   ("ACL tear with lateral femoral notch sign") is matched on the part before "with" when the
+   rest names no further diagnosis: no term of the terminology, neoplasm, generic diagnosis word
+   ("cyst", "fracture"), number or spread ("extension", "invasion"). "Dermatomyositis with
+   calcinosis" and "Neuroblastoma with intraspinal extension" keep ``partial`` for their short
+   forms.
+6. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
    (nephroblastoma)", "OPLL - Ossification of ...") is also tried on its own.
 
 Spelling variants (rapidfuzz ratio >= 88 on words of 5+ letters) count as the same word.
@@ -47,6 +53,7 @@ from drafting.diagnoses.abbreviations import expand, spells
 from drafting.diagnoses.terminology import Terminology, load
 from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens
 from drafting.diagnoses.units import (
+    GENERIC,
     MAX_ADDED_WORDS,
     Unit,
     absorb,
@@ -211,11 +218,61 @@ def _aliases(text: str, terms: Terminology) -> list[str]:
     outer_ids = terms.lookup(outer)
     kept = [parts[0]]
     for alt in inner:
+        if _NAME_NOTE.fullmatch(alt):  # "Cavernous malformation (preferred name)"
+            kept.append(outer)
+            continue
+        marked = _SYNONYM_MARK.match(alt)
+        alt = alt[marked.end() :] if marked else alt
         short = any(x.isupper() and " " not in x.strip() and len(x) <= 8 for x in (alt, outer))
         spelled = spells(alt.lower(), tokens(outer)) or spells(outer.lower(), tokens(alt))
-        if short or spelled or outer_ids & terms.lookup(alt):
+        if marked or short or spelled or outer_ids & terms.lookup(alt):
             kept += [outer, alt]
     return list(dict.fromkeys(kept))
+
+
+#: A parenthesis that says its content is another name: "(syn. neuroepithelial cyst)".
+_SYNONYM_MARK = re.compile(
+    r"(syn\.?|synonyms?:?|aka|a\.k\.a\.?|also (known as|called)|formerly|previously|or)\s+", re.I
+)
+#: A parenthesis that only remarks on the name: "(preferred name)", "(old term)".
+_NAME_NOTE = re.compile(r"(preferred|current|old|older|obsolete|new)\s+(name|term)", re.I)
+
+
+#: Words that say how far a disease has spread: staging, never mere description.
+_EXTENT = frozenset(
+    {"extension", "invasion", "spread", "involvement", "encasement", "infiltration", "dissemination"}
+    | {"metastasis", "metastatic", "extending", "invading", "involving", "disseminated"}
+)
+
+
+def _concretion(word: str) -> bool:
+    """A stone is a finding of its own: "appendicitis with an appendicolith" is more than
+    appendicitis."""
+    return word.endswith(("lith", "lithiasis")) or word in {"stone", "calculus", "calculi"}
+
+
+_WITH = re.compile(r"\s+with\s+", re.I)
+_INTRODUCES_DIAGNOSIS = re.compile(r"\b(consistent|compatible|suspicious|concerning)\s*$", re.I)
+
+
+def _gold_detail(gold: str, terms: Terminology) -> tuple[str, str] | None:
+    """(the gold before "with", the description after it) when what follows "with" describes the
+    diagnosis rather than naming another one; else None. "Consistent with X" names X, so it
+    never splits."""
+    m = _WITH.search(gold)
+    if not m or _INTRODUCES_DIAGNOSIS.search(gold[: m.start()]):
+        return None
+    core, detail = gold[: m.start()].strip(" ,;"), gold[m.end() :].strip(" ,;.")
+    toks = canonical(tokens(detail))
+    if (
+        not core
+        or not toks
+        or any(t.isdigit() or t in _EXTENT or t in GENERIC or _concretion(t) for t in toks)
+    ):
+        return None
+    if any(terms.names_disease(u.ids) or neoplastic(u) for u in read_units(toks, terms)):
+        return None
+    return core, detail
 
 
 _WORD = re.compile(r"[A-Za-z]{6,}")
@@ -278,6 +335,12 @@ def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     whole = _compare(main_clause(candidate), main_clause(gold), terms)
     if whole.verdict == "same" or whole.rule.startswith("conflict:"):
         return whole
+    split = _gold_detail(main_clause(gold), terms)
+    if split:
+        core = _compare(main_clause(candidate), split[0], terms)
+        if core.verdict == "same":
+            reason = f"names the gold diagnosis ('{split[0]}'); the gold adds description ('{split[1]}')"
+            return DiagnosisVerdict(verdict="same", rule="gold_detail", reason=reason)
     best = whole
     for c in _aliases(candidate, terms):
         for g in _aliases(gold, terms):

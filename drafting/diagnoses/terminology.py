@@ -20,6 +20,7 @@ from typing import Any
 from drafting.diagnoses.text import key
 
 DATA_FILE = "disease_terms.json.gz"
+_NCIT_DISEASE = "NCIT:C2991"  # Disease or Disorder
 _ACRONYM = re.compile(r"[A-Z][A-Za-z0-9-]{1,7}")
 
 
@@ -58,6 +59,11 @@ class Terminology:
         if related and not any(i.startswith("DOID:") for i in ids):
             ids |= self.related.get(k, set())
         return ids
+
+    def names_disease(self, ids: set[str] | frozenset[str]) -> bool:
+        """True when one of the terms is a disease: any DO term, or an NCIt term under "Disease
+        or Disorder" (NCIt's findings, "Sign or Symptom" and the like, are not)."""
+        return any(i.startswith("DOID:") or _NCIT_DISEASE in self.ancestors(i) for i in ids)
 
     def ancestors(self, term_id: str) -> frozenset[str]:
         """Every is-a ancestor of the term (not the term itself)."""

@@ -141,6 +141,56 @@ def test_same_by_each_path(candidate, gold, rule):
     assert verdict(candidate, gold) == ("same", rule)
 
 
+@pytest.mark.parametrize(
+    "candidate, gold, expected, rule",
+    [
+        # what follows "with" describes the diagnosis: matched on the part before it
+        ("ACL tear", "ACL Tear with lateral femoral notch sign", "same", "gold_detail"),
+        ("Scaphoid fracture", "Scaphoid fracture with mild displacement", "same", "gold_detail"),
+        # ... unless it names another diagnosis, a number or a spread
+        ("Dermatomyositis", "Dermatomyositis with calcinosis", "partial", "less_specific"),
+        ("Neuroblastoma", "Neuroblastoma with intraspinal extension", "partial", "less_specific"),
+        ("Bicuspid aortic valve", "Bicuspid aortic valve with aortic stenosis", "partial", "less_specific"),
+        ("Hill-Sachs lesion", "Hill-Sachs lesion with subchondral cyst", "partial", "less_specific"),
+        ("Meningioma", "Meningioma with 2 satellite lesions", "partial", "less_specific"),
+        # "consistent with X" names X: never split
+        (
+            "Ring-enhancing lesion",
+            "Ring-enhancing lesion consistent with abscess",
+            "partial",
+            "less_specific",
+        ),
+        # a conflict before "with" still decides
+        (
+            "Left ACL tear",
+            "Right ACL tear with lateral femoral notch sign",
+            "different",
+            "conflict:laterality",
+        ),
+    ],
+)
+def test_description_after_with_in_the_gold(candidate, gold, expected, rule):
+    assert verdict(candidate, gold) == (expected, rule)
+
+
+@pytest.mark.parametrize(
+    "candidate, gold",
+    [
+        ("Neuroepithelial cyst", "Colloid cyst (syn. neuroepithelial cyst)"),
+        ("Colloid cyst", "Colloid cyst (syn. neuroepithelial cyst)"),
+        ("Hilar cholangiocarcinoma", "Klatskin tumor (also known as hilar cholangiocarcinoma)"),
+        ("Cerebral cavernous malformation", "Cerebral cavernous malformation (preferred name)"),
+    ],
+)
+def test_a_parenthesis_marked_as_another_name_is_an_alias(candidate, gold):
+    assert match_diagnosis(candidate, gold).verdict == "same"
+
+
+def test_a_parenthesis_that_adds_detail_is_no_alias():
+    assert verdict("Clear cell", "Renal cell carcinoma (clear cell)")[0] != "same"
+    assert verdict("Renal cell carcinoma", "Renal cell carcinoma (clear cell)")[0] == "partial"
+
+
 def test_abbreviation_needs_its_meaning_in_the_other_text():
     assert verdict("MS", "Multiple sclerosis")[0] == "same"
     assert verdict("MS", "Mitral stenosis")[0] == "same"
@@ -189,8 +239,10 @@ def test_blank_is_different():
 
 def test_a_hedge_naming_another_diagnosis_is_not_a_hit():
     assert verdict("Wilms tumor and neuroblastoma", "Wilms tumor") == ("partial", "additional_diagnosis")
-    got = verdict("Abnormal left ventricular dilatation with noncompacted myocardium in the inferior wall",
-                  "Left ventricular noncompaction")
+    got = verdict(
+        "Abnormal left ventricular dilatation with noncompacted myocardium in the inferior wall",
+        "Left ventricular noncompaction",
+    )
     assert got == ("partial", "unverifiable_detail")
 
 
