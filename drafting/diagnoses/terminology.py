@@ -17,7 +17,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from drafting.diagnoses.text import key
+from drafting.diagnoses.text import key, tokens
+from drafting.diagnoses.units import form_key
 
 DATA_FILE = "disease_terms.json.gz"
 _NCIT_DISEASE = "NCIT:C2991"  # Disease or Disorder
@@ -37,6 +38,8 @@ class Terminology:
             used only when no exact name matches).
         acronyms: Normalised acronym ("rcc") -> ids of the terms it abbreviates.
         names: Term id -> its label and exact synonyms (the expansions of its acronyms).
+        forms: `form_key` of a label or exact synonym of two words or more -> ids ("stone
+            ureter" for "Ureteric stone"), for names written with other endings or word order.
     """
 
     source: dict[str, Any]
@@ -46,6 +49,7 @@ class Terminology:
     related: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     acronyms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     names: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def lookup(self, text: str) -> set[str]:
         """Ids of the terms whose label or exact synonym is *text* (else related synonym)."""
@@ -107,6 +111,11 @@ def build(raw: dict[str, Any]) -> Terminology:
             if not _ACRONYM.fullmatch(syn):
                 terms.related[key(syn)].add(tid)
     terms.exact.pop("", None)
+    for tid, names in terms.names.items():
+        for name in names:
+            fk = form_key(tokens(name))
+            if " " in fk:
+                terms.forms[fk].add(tid)
     return terms
 
 
@@ -114,7 +123,7 @@ def fingerprint() -> str:
     """A hash of the code that makes the index (normalisation and indexing), so a stale
     precomputed index is noticed and rebuilt rather than trusted."""
     h = hashlib.sha256()
-    for module in ("text.py", "terminology.py"):
+    for module in ("text.py", "terminology.py", "units.py", "qualifiers.py"):
         h.update(resources.files("drafting.diagnoses").joinpath(module).read_bytes())
     return h.hexdigest()[:16]
 
@@ -127,6 +136,7 @@ def index_of(terms: Terminology) -> dict[str, Any]:
         "related": {k: sorted(v) for k, v in terms.related.items()},
         "acronyms": {k: sorted(v) for k, v in terms.acronyms.items()},
         "names": dict(terms.names),
+        "forms": {k: sorted(v) for k, v in terms.forms.items()},
     }
 
 
@@ -141,6 +151,7 @@ def _from_index(raw: dict[str, Any]) -> Terminology:
     terms.related.update((k, set(v)) for k, v in index["related"].items())
     terms.acronyms.update((k, set(v)) for k, v in index["acronyms"].items())
     terms.names.update(index["names"])
+    terms.forms.update((k, set(v)) for k, v in index["forms"].items())
     return terms
 
 

@@ -137,12 +137,16 @@ def singular(word: str) -> str:
     return word
 
 
+_WITHOUT = re.compile(r"\bwithout\s+(?:(?:an?|the|any|evidence|signs?|of)\s+)*")
+
+
 def tokens(text: str) -> list[str]:
     """Normalised content tokens of *text* (stop words dropped, weak words kept)."""
     text = fold(text)
     text = re.sub(r"(\w)'s\b", r"\1", text)  # Wilms's, Paget's
     text = re.sub(r"(\w)s'", r"\1s", text)  # Wilms' -> Wilms
     text = re.sub(r"\bsecondary to\b", "due to", text)  # a cause, not a metastasis
+    text = _WITHOUT.sub("non", text)  # "without carcinoma in situ" negates, unlike "with"
     text = _CHANGES.sub(" ", text)
     text = _JOIN.sub(lambda m: m.group(1) or m.group(2), text)
     words = re.findall(r"[a-z0-9]+", text)
@@ -185,8 +189,10 @@ _ENDINGS = (
     "ed", "a", "e", "y",
 )  # fmt: skip
 #: Noun endings that name the state of an adjective ("absence" = "absent", "dominance" =
-#: "dominant"): rewritten to the adjective before the endings above are folded.
-_STATE_NOUNS = (("ence", "ent"), ("ance", "ant"))
+#: "dominant"), and Latin diminutives written as their "-ular" adjective ("clavicle" =
+#: "clavicular", "mandible" = "mandibular", "ventricle" = "ventricular"): rewritten to the
+#: adjective before the endings above are folded.
+_STATE_NOUNS = (("ence", "ent"), ("ance", "ant"), ("cle", "cular"), ("ble", "bular"))
 
 
 @lru_cache(maxsize=200_000)

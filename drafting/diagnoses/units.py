@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 from drafting.diagnoses import qualifiers as q
-from drafting.diagnoses.terminology import Terminology
 from drafting.diagnoses.text import WEAK, stem, words
+
+if TYPE_CHECKING:  # the terminology indexes names by `form_key`, so it imports this module
+    from drafting.diagnoses.terminology import Terminology
 
 #: Head words that name a class of diagnoses, not a diagnosis a radiologist would sign.
 GENERIC = words(
@@ -129,8 +132,15 @@ def form(word: str) -> str:
     return stem(_MORPHOLOGY.get(word) or _ANATOMY.get(word, word))
 
 
+def form_key(toks: list[str]) -> str:
+    """The order-free key of a name in comparison forms ("ureteral stone" and "calculus of the
+    ureter" -> "stone ureter"), for names written in other words than the ontology's."""
+    return " ".join(sorted({form(t) for t in canonical(toks) if t not in WEAK}))
+
+
 def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
-    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words).
+    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words), by
+    their normalised key or, for spans of two words or more, their `form_key`.
 
     Each unit keeps the comparison forms of its words (see `form`)."""
     words = [t for t in toks if t not in WEAK] or toks
@@ -147,6 +157,8 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
                 continue
             k = " ".join(span)
             ids = terms.find(k, related=n > 1) or (terms.acronyms.get(k) if n == 1 else None)
+            if not ids and n > 1:  # the same name in other forms of its words
+                ids = terms.forms.get(form_key(span))
             if ids:
                 units.append(Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span)))
                 i += n
