@@ -173,6 +173,8 @@ def numerals(tokens: list[str]) -> set[str]:
             out.add(str(ROMAN[tok]))
         elif re.fullmatch(r"[a-z]{1,3}\d{1,2}[a-z]?", tok):
             out.add(tok)
+            if re.match(r"[a-z]{2}", tok):  # "NF2" numbers its type as "type 2" does; "C2" is a level
+                out.add(str(int(re.sub(r"\D", "", tok))))
         elif len(tok) == 1 and tok in "abcdef" and prev in LETTER_CONTEXT:
             out.add(tok)  # Stanford type A, Gustilo type B
         elif re.fullmatch(r"(i{1,3}|iv|v|vi{1,3})[abc]", tok) and prev in NUMERAL_CONTEXT:

@@ -189,10 +189,14 @@ _ENDINGS = (
     "ed", "a", "e", "y",
 )  # fmt: skip
 #: Noun endings that name the state of an adjective ("absence" = "absent", "dominance" =
-#: "dominant"), and Latin diminutives written as their "-ular" adjective ("clavicle" =
-#: "clavicular", "mandible" = "mandibular", "ventricle" = "ventricular"): rewritten to the
-#: adjective before the endings above are folded.
-_STATE_NOUNS = (("ence", "ent"), ("ance", "ant"), ("cle", "cular"), ("ble", "bular"))
+#: "dominant"), Latin diminutives written as their "-ular" adjective ("clavicle" =
+#: "clavicular", "mandible" = "mandibular", "ventricle" = "ventricular"), and adjectives of a
+#: condition in "-osis" ("necrotic" = "necrosis", "tuberculous" = "tuberculosis"): rewritten
+#: before the endings above are folded.
+_STATE_NOUNS = (
+    ("ence", "ent"), ("ance", "ant"), ("cle", "cular"), ("ble", "bular"), ("otic", "osis"),
+    ("culous", "culosis"),
+)  # fmt: skip
 
 
 @lru_cache(maxsize=200_000)

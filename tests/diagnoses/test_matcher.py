@@ -297,3 +297,13 @@ def test_without_negates():
     v = match_diagnosis("Bladder cancer with carcinoma in situ", "Bladder cancer without carcinoma in situ")
     assert (v.verdict, v.rule) == ("different", "conflict:negation")
     assert match_diagnosis("AML without maturation", "AML with maturation").verdict == "different"
+
+
+def test_a_numbered_acronym_agrees_with_its_spelled_type():
+    assert match_diagnosis("NF2", "Neurofibromatosis type 2").verdict == "same"
+    assert match_diagnosis("NF1", "Neurofibromatosis type 2").rule == "conflict:numeral"
+    assert match_diagnosis("C1 fracture", "C2 fracture").rule == "conflict:numeral"
+
+
+def test_an_osis_condition_and_its_adjective_are_one_word():
+    assert match_diagnosis("Necrotic lymph node", "Lymph node necrosis").verdict == "same"
