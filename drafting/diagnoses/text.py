@@ -116,7 +116,20 @@ def main_clause(text: str) -> str:
     if numbered:
         text = numbered.group(1)
     head = re.split(r"(?<=[A-Za-z)\]])\.\s+(?=[A-Z0-9])|\n+", text, maxsplit=1)[0]
-    return head.strip(" .;:") or text
+    head = _PROVENANCE.split(head, maxsplit=1)[0]
+    return head.strip(" .;:,-") or text
+
+
+#: Where a diagnosis turns into a note on how it was made: "... confirmed by MRI", "... on
+#: Indium-111 tagged WBC scanning", "Multiple myeloma Diagnosis was confirmed by biopsy",
+#: "Osseous hemangioma - The CT correlation with ...".
+_PROVENANCE = re.compile(
+    r"\s+(?:(?:as\s+)?(?:confirmed|proven|verified|documented|diagnosed)\s+(?:by|on|at|with|in)\b"
+    r"|(?:as\s+)?(?:seen|shown|demonstrated)\s+(?:by|on|at)\b|diagnosis\s+(?:was|is)\b|on\s+(?:[\w-]+\s+){0,3}"
+    r"(?:mri|ct|scan|scanning|scintigraphy|ultrasound|sonography|radiographs?|x-rays?|pet|imaging)\b)"
+    r"|\s+[-\u2013\u2014]+\s+(?=(?:the|this|these|a|an|on|at|in)\s)",
+    re.I,
+)
 
 
 @lru_cache(maxsize=200_000)
@@ -147,6 +160,7 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"(\w)s'", r"\1s", text)  # Wilms' -> Wilms
     text = re.sub(r"\bsecondary to\b", "due to", text)  # a cause, not a metastasis
     text = _WITHOUT.sub("non", text)  # "without carcinoma in situ" negates, unlike "with"
+    text = re.sub(r"\bmetastatic to\b", "metastasis to", text)  # "X metastatic to Y"
     text = _CHANGES.sub(" ", text)
     text = _JOIN.sub(lambda m: m.group(1) or m.group(2), text)
     words = re.findall(r"[a-z0-9]+", text)
@@ -191,11 +205,12 @@ _ENDINGS = (
 #: Noun endings that name the state of an adjective ("absence" = "absent", "dominance" =
 #: "dominant"), Latin diminutives written as their "-ular" adjective ("clavicle" =
 #: "clavicular", "mandible" = "mandibular", "ventricle" = "ventricular"), and adjectives of a
-#: condition in "-osis" ("necrotic" = "necrosis", "tuberculous" = "tuberculosis"): rewritten
+#: condition in "-osis" / "-asis" ("necrotic" = "necrosis", "tuberculous" = "tuberculosis",
+#: "metastatic" = "metastasis"): rewritten
 #: before the endings above are folded.
 _STATE_NOUNS = (
     ("ence", "ent"), ("ance", "ant"), ("cle", "cular"), ("ble", "bular"), ("otic", "osis"),
-    ("culous", "culosis"),
+    ("culous", "culosis"), ("tatic", "tasis"),
 )  # fmt: skip
 
 

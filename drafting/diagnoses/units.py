@@ -79,6 +79,8 @@ _MORPHOLOGY = {
     "torn": "rupture",
     "perforated": "rupture",
     "perforation": "rupture",
+    "disruption": "rupture",
+    "disrupted": "rupture",
     "enlarged": "dilated",
     "enlargement": "dilated",
     "dilatation": "dilated",
@@ -226,10 +228,14 @@ def absorb(
     extra: list[Unit], missing: list[Unit], cand_words: list[str], gold_words: list[str]
 ) -> tuple[list[Unit], list[Unit]]:
     """Drop the unmatched units of each side whose every word has a spelling twin among the other
-    side's words (compared as written: "azygos" ~ "azygous", "sydrome" ~ "syndrome")."""
+    side's words (compared as written: "azygos" ~ "azygous", "sydrome" ~ "syndrome"), or is that
+    word inside its organ ("intraosseous" ~ "osseous")."""
 
     def twin(unit: Unit, others: list[str]) -> bool:
-        return all(any(alike(w, o) for o in others) for w in unit.text.split())
+        return all(
+            any(alike(w, o) or w == f"intra{o}" or o == f"intra{w}" for o in others)
+            for w in unit.text.split()
+        )
 
     return [u for u in extra if not twin(u, gold_words)], [v for v in missing if not twin(v, cand_words)]
 

@@ -307,3 +307,28 @@ def test_a_numbered_acronym_agrees_with_its_spelled_type():
 
 def test_an_osis_condition_and_its_adjective_are_one_word():
     assert match_diagnosis("Necrotic lymph node", "Lymph node necrosis").verdict == "same"
+
+
+@pytest.mark.parametrize(
+    "candidate, gold",
+    [
+        ("Distal femoral intraosseous lipoma", "Intraosseous lipoma of the distal femur confirmed by MRI"),
+        ("Vertebral metastasis", "Vertebral metastasis on Indium-111 tagged WBC scanning"),
+        ("Myelomatosis", "Multiple Myeloma Diagnosis was confirmed by biopsy of humeral lesion."),
+        ("Intraosseous hemangioma", "Osseous hemangioma - The CT correlation with recent MRI shows ..."),
+        ("Brain metastasis from chondrosarcoma", "Chondrosarcoma metastatic to brain"),
+        ("Bilateral patellar tendon tears", "Disruption and tears of the patella tendons bilaterally."),
+        ("Congenital cytomegalovirus infection", "Prenatal cytomegalovirus infection"),
+    ],
+)
+def test_provenance_notes_and_word_variants_do_not_hide_the_diagnosis(candidate, gold):
+    assert match_diagnosis(candidate, gold).verdict == "same"
+
+
+def test_a_location_is_no_provenance_note():
+    assert match_diagnosis("Lymphoma", "Lymphoma seen in the spleen").verdict == "partial"
+
+
+def test_idiopathic_and_secondary_conflict():
+    v = match_diagnosis("Secondary pulmonary hemosiderosis", "Idiopathic pulmonary hemosiderosis")
+    assert (v.verdict, v.rule) == ("different", "conflict:origin")
