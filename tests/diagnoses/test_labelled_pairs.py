@@ -58,10 +58,10 @@ def test_heldout_precision_meets_the_target():
 
 @requires_medpix
 def test_heldout_recall_has_not_regressed():
-    # measured 0.639 by `python -m benchmarks.diagnosis_matcher` (rules with DO + MONDO + NCIt
-    # terms 0.622, the MiniLM tie-break on differences the terminology cannot vouch for +0.017);
-    # a floor, not the target (see the next test)
-    assert (_heldout().recall or 0) >= 0.63
+    # measured 0.688 on the 299 held-out pairs of both batches by `python -m
+    # benchmarks.diagnosis_matcher` (rules 0.665, the MiniLM tie-break +0.023); a floor, not the
+    # target (see the next test)
+    assert (_heldout().recall or 0) >= 0.67
 
 
 @requires_medpix
