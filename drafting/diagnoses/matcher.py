@@ -138,10 +138,10 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     cand_generic = all(u.generic for u in A)
 
     if extra_content and missing_content:
-        return _differ("different_core", extra_content, missing_content)
+        return _differ("different_core", extra_content, missing_content, a_can, g_can)
     if missing_content and narrower:
         # the candidate narrows the gold one way while the gold narrows it another: siblings
-        return _differ("different_subtype", narrower, missing_content)
+        return _differ("different_subtype", narrower, missing_content, a_can, g_can)
     if not missing_content:
         specialised = [v for v in B if not v.minor and not any(equal(u, v) for u in A)]
         if (extra_content or specialised) and gold_generic:
@@ -187,7 +187,9 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     )
 
 
-def _differ(rule: str, ours: list[Unit], theirs: list[Unit]) -> DiagnosisVerdict:
+def _differ(
+    rule: str, ours: list[Unit], theirs: list[Unit], our_words: list[str], their_words: list[str]
+) -> DiagnosisVerdict:
     """``different``: by *rule* when a side's differing words are unknown to the terminology (a
     synonym it lacks may hide there: "Thyroid eye disease" vs "Thyroid ophthalmopathy"), by
     ``different_terms`` when every differing unit is a term it names, or a neoplasm, on both
@@ -196,7 +198,11 @@ def _differ(rule: str, ours: list[Unit], theirs: list[Unit]) -> DiagnosisVerdict
     if all(u.ids or neoplastic(u) for u in (*ours, *theirs)):
         reason = f"{reason}: distinct terms"
         return DiagnosisVerdict(verdict="different", rule="different_terms", reason=reason)
-    contrast = (" ".join(u.text for u in ours), " ".join(u.text for u in theirs))
+    # only the words the other text lacks: a term unit may carry a word both share
+    # ("early appendicitis" vs the term "ruptured appendicitis" differ by "early" vs "ruptured")
+    mine = [w for u in ours for w in u.text.split() if w not in their_words]
+    other = [w for u in theirs for w in u.text.split() if w not in our_words]
+    contrast = (" ".join(mine) or show(ours), " ".join(other) or show(theirs))
     return DiagnosisVerdict(verdict="different", rule=rule, reason=reason, contrast=contrast)
 
 
