@@ -253,8 +253,8 @@ _EXTENT = frozenset(
 
 def _concretion(word: str) -> bool:
     """A stone is a finding of its own: "appendicitis with an appendicolith" is more than
-    appendicitis."""
-    return word.endswith(("lith", "lithiasis")) or word in {"stone", "calculus", "calculi"}
+    appendicitis. *word* is a token ("calculi" already read as "calculus", a stone by `form`)."""
+    return word.endswith(("lith", "lithiasis")) or form(word) == form("stone")
 
 
 _WITH = re.compile(r"\s+with\s+", re.I)
@@ -338,12 +338,13 @@ def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     if not candidate.strip() or not gold.strip():
         return DiagnosisVerdict(verdict="different", rule="empty", reason="a diagnosis is missing")
     candidate, gold = _repair_typos(candidate, gold, terms), _repair_typos(gold, candidate, terms)
-    whole = _compare(main_clause(candidate), main_clause(gold), terms)
+    cand_clause, gold_clause = main_clause(candidate), main_clause(gold)
+    whole = _compare(cand_clause, gold_clause, terms)
     if whole.verdict == "same" or whole.rule.startswith("conflict:"):
         return whole
-    split = _gold_detail(main_clause(gold), terms)
+    split = _gold_detail(gold_clause, terms)
     if split:
-        core = _compare(main_clause(candidate), split[0], terms)
+        core = _compare(cand_clause, split[0], terms)
         if core.verdict == "same":
             reason = f"names the gold diagnosis ('{split[0]}'); the gold adds description ('{split[1]}')"
             return DiagnosisVerdict(verdict="same", rule="gold_detail", reason=reason)

@@ -206,8 +206,7 @@ _ENDINGS = (
 #: "dominant"), Latin diminutives written as their "-ular" adjective ("clavicle" =
 #: "clavicular", "mandible" = "mandibular", "ventricle" = "ventricular"), and adjectives of a
 #: condition in "-osis" / "-asis" ("necrotic" = "necrosis", "tuberculous" = "tuberculosis",
-#: "metastatic" = "metastasis"): rewritten
-#: before the endings above are folded.
+#: "metastatic" = "metastasis"): rewritten before the endings above are folded.
 _STATE_NOUNS = (
     ("ence", "ent"), ("ance", "ant"), ("cle", "cular"), ("ble", "bular"), ("otic", "osis"),
     ("culous", "culosis"), ("tatic", "tasis"),
