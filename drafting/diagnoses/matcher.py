@@ -13,7 +13,7 @@ after its first sentence is ignored); the first step that decides wins:
 
    * every gold unit has an equal candidate unit -> same (``terminology`` when a synonym
      decided it, else ``words``); the candidate may leave out minor qualifiers (side, acuity,
-     severity, extent) and default ones (primary, benign, typical);
+     course, severity, extent) and default ones (primary, benign, typical);
    * the candidate narrows the gold -> same (``more_specific``), unless the gold is only a
      generic class (``generic_gold``), the candidate adds another diagnosis
      (``additional_diagnosis``) or more than a few words of description (``unverifiable_detail``):

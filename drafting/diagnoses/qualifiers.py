@@ -4,7 +4,7 @@ different diagnoses, whatever else they share ("Small cell" vs "Non-small cell l
 
 Three kinds of check, all on normalised tokens (see `drafting.diagnoses.text`):
 
-* axes: named value sets (laterality, acuity, behaviour, origin, onset, typicality, inheritance,
+* axes: named value sets (laterality, acuity, course, behaviour, origin, onset, typicality, inheritance,
   severity, anatomical position, ...); both texts must state a value and the values must not overlap;
 * contrast prefixes: "nonsmall"/"small", "atypical"/"typical", "intraaxial"/"extraaxial",
   "monostotic"/"polyostotic", "hypothyroidism"/"hyperthyroidism", "undisplaced"/"displaced";
@@ -89,9 +89,22 @@ AXES: dict[str, dict[str, str]] = {
         "distal": "distal",
     },
     "maturity": {"mature": "mature", "immature": "immature"},
+    # the course seen over time: "enlarging" vs "resolving hematoma"; a stage of the same disease
+    "course": {
+        "enlarging": "progressing",
+        "expanding": "progressing",
+        "growing": "progressing",
+        "worsening": "progressing",
+        "progressing": "progressing",
+        "resolving": "resolving",
+        "healing": "resolving",
+        "improving": "resolving",
+        "regressing": "resolving",
+        "involuting": "resolving",
+    },
 }
 #: Axes whose value a candidate may leave out and still name the same diagnosis.
-MINOR_AXES = frozenset({"laterality", "acuity", "severity", "focality", "differentiation"})
+MINOR_AXES = frozenset({"laterality", "acuity", "severity", "focality", "differentiation", "course"})
 #: Values a text may leave unsaid because they are the default ("adrenal adenoma" is benign,
 #: "epidermoid cyst" primary, "bronchial atresia" congenital).
 DEFAULT_VALUES = frozenset({"primary", "benign", "typical", "congenital", "acquired", "classic", "classical"})

@@ -98,6 +98,7 @@ def test_verdict_type_and_api_reexport():
             "conflict:differentiation",
         ),
         ("Low-grade glioma", "High-grade glioma", "conflict:grade"),
+        ("Enlarging subdural hematoma", "Resolving subdural hematoma", "conflict:course"),
     ],
 )
 def test_conflicting_qualifiers_are_decisive(candidate, gold, rule):
@@ -133,6 +134,7 @@ def test_secondary_to_is_a_cause_not_a_metastasis():
         ("SONK", "Spontaneous osteonecrosis of the knee", "abbreviation"),  # initials
         ("Wilms tumour", "Wilms' Tumor (nephroblastoma). Negative left renal involvement.", "terminology"),
         ("Appendicitis", "Acute appendicitis", "words"),  # a minor qualifier left out
+        ("Fracture of the radius", "Healing fracture of the radius", "words"),  # the course too
         ("Achilles tendon tear", "Achilles tendon rupture", "exact"),  # morphology synonyms
         ("Perforated appendicitis", "Ruptured appendicitis", "exact"),
     ],
