@@ -241,18 +241,37 @@ def absorb(
 
 
 def merge_compounds(a: list[str], b: list[str]) -> list[str]:
-    """Join adjacent words of *a* that *b* writes as one ("blow out" -> "blowout")."""
+    """Join adjacent words of *a* that *b* writes as one: "blow out" -> "blowout", and through a
+    combining form whose stem begins the first word: "radiation necrosis" -> "radionecrosis",
+    "cerebral spinal" -> "cerebrospinal"."""
     joined = set(b)
     out: list[str] = []
     i = 0
     while i < len(a):
-        if i + 1 < len(a) and a[i] + a[i + 1] in joined:
-            out.append(a[i] + a[i + 1])
+        both = _compound(a[i], a[i + 1], joined) if i + 1 < len(a) else None
+        if both:
+            out.append(both)
             i += 2
         else:
             out.append(a[i])
             i += 1
     return out
+
+
+def _compound(first: str, second: str, joined: set[str]) -> str | None:
+    """The word of *joined* that writes *first* *second* as one, if any."""
+    if first + second in joined:
+        return first + second
+    for word in joined:
+        if not word.endswith(second):
+            continue
+        # a combining form: a stem of 4+ letters and its joining "o" ("radi-o-"), which a vowel
+        # after it drops ("gastr-esophageal")
+        head = word[: -len(second)]
+        stem = head[:-1] if head.endswith("o") else head if second[0] in "aeiou" else ""
+        if len(stem) >= 4 and first.startswith(stem):
+            return word
+    return None
 
 
 def via_synonym(A: list[Unit], B: list[Unit]) -> bool:

@@ -137,6 +137,8 @@ def test_secondary_to_is_a_cause_not_a_metastasis():
         ("Fracture of the radius", "Healing fracture of the radius", "words"),  # the course too
         ("Achilles tendon tear", "Achilles tendon rupture", "exact"),  # morphology synonyms
         ("Perforated appendicitis", "Ruptured appendicitis", "exact"),
+        ("Radionecrosis", "Radiation necrosis", "exact"),  # a combining form joins two words
+        ("Cerebrospinal fluid leak", "Cerebral spinal fluid leak", "exact"),
     ],
 )
 def test_same_by_each_path(candidate, gold, rule):
