@@ -45,6 +45,7 @@ AXES: dict[str, dict[str, str]] = {
         "metastasis": "metastatic",
         "secondary": "metastatic",
         "idiopathic": "primary",
+        "spontaneous": "primary",
     },
     "onset": {
         "congenital": "congenital",
@@ -136,6 +137,9 @@ _CONTRASTING = (
     "exo",
     "pseudo",
 )
+#: Contrasting prefixes that make another thing of the bare word too: "subacute" is not
+#: "acute", "postprimary" not "primary", "preeclampsia" not "eclampsia", "pseudocyst" not "cyst".
+_BARE_CONTRAST = frozenset({"sub", "pre", "post", "pseudo"})
 _PREFIXES = sorted(_NEGATING + _CONTRASTING, key=len, reverse=True)
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 #: Words after which a numeral names a subtype (so "type ii" and "ii" read the same).
@@ -220,7 +224,8 @@ def _splits(tok: str) -> list[tuple[str, str]]:
 def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
     """A word of one text that is a contrast-prefixed form of a word of the other: two different
     prefixes on one stem ("intraaxial"/"extraaxial", "monostotic"/"polyostotic"), or a negating
-    prefix (non-, a-, un-, in-, ...) or sub- against the bare word ("atypical"/"typical")."""
+    prefix (non-, a-, un-, in-, ...) or sub-, pre-, post-, pseudo- against the bare word
+    ("atypical"/"typical", "postprimary"/"primary")."""
     only_a = [t for t in a if t not in b and t not in _NEUTRAL]
     only_b = [t for t in b if t not in a and t not in _NEUTRAL]
     for x in only_a:
@@ -232,7 +237,7 @@ def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
                     either = px or py
                     if px and py:
                         return Conflict("prefix", x, y)
-                    if either in _NEGATING or either == "sub":
+                    if either in _NEGATING or either in _BARE_CONTRAST:
                         return Conflict("negation" if either in _NEGATING else "prefix", x, y)
             if any(p in _NEGATING and s == y for p, s in _splits(x)[1:]) or any(
                 p in _NEGATING and s == x for p, s in _splits(y)[1:]

@@ -36,7 +36,7 @@ WEAK = words(
     likely probable probably possible possibly presumed presumptive suspected suspicious
     confirmed confirmation proven path pathology biopsy histology histologically radiologic
     radiographic radiographically clinical clinically imaging appearance preferred name syn
-    associated underlying resulting causing caused related evidence diagnosed who classification
+    associated underlying resulting causing caused related following evidence diagnosed who classification
     complicated complicating accompanied angiographically angiographic arthroscopically
     arthroscopic surgically histopathologically pathologically radiologically sonographically
     differentiated"""
@@ -95,6 +95,8 @@ _VOWEL = re.compile(r"[aeiouy]")
 _JOIN = re.compile(r"\b(?:(non)[\s-]+|(" + "|".join(JOINED_PREFIXES) + r")-)(?=[a-z])")
 #: "... with (chronic inflammatory) changes": findings appended to a diagnosis, not part of it.
 _CHANGES = re.compile(r"(?:,|\bwith|\band|\baccompanied by|\bplus)\s+(?:[a-z-]+\s+){0,3}changes?\b")
+#: A numeral and its letter written apart: "III-A", "2-b" (not "L5-S1": the letter stands alone).
+_NUMERAL_LETTER = re.compile(r"\b([ivx]+|\d+)-([abc])\b")
 _INVARIANT_S = ("ss", "us", "is", "os", "ys", "as", "ics")
 
 
@@ -163,6 +165,7 @@ def tokens(text: str) -> list[str]:
     text = re.sub(r"\bmetastatic to\b", "metastasis to", text)  # "X metastatic to Y"
     text = _CHANGES.sub(" ", text)
     text = _JOIN.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _NUMERAL_LETTER.sub(r"\1\2", text)  # "stage III-A" = "stage IIIA"
     words = re.findall(r"[a-z0-9]+", text)
     return [
         singular(w)

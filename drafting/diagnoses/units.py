@@ -150,6 +150,12 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
     i = 0
     while i < len(words):
         if words[i] in MINOR_WORDS:
+            # a side ("left ventricular ...") is anatomy in a term's name, never its subtype
+            named = None if words[i] in q.AXES["laterality"] else _named_with_qualifier(words, i, terms)
+            if named:
+                units.append(named)
+                i += len(named.words)
+                continue
             units.append(Unit((words[i],), text=words[i]))
             i += 1
             continue
@@ -169,6 +175,21 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
             units.append(Unit((form(words[i]),), text=words[i]))
             i += 1
     return units
+
+
+def _named_with_qualifier(words: list[str], i: int, terms: Terminology) -> Unit | None:
+    """The term of three words or more that begins with the minor qualifier ``words[i]`` when the
+    qualifier makes it another concept than the rest ("benign intracranial hypertension" is not
+    "intracranial hypertension", "acute myeloid leukemia" not "myeloid leukemia"); shorter ones
+    ("acute appendicitis") leave the qualifier a word a candidate may omit."""
+    for n in range(min(8, len(words) - i), 2, -1):
+        span = words[i : i + n]
+        if any(w in MINOR_WORDS for w in span[1:]):
+            continue
+        ids = terms.find(" ".join(span), related=True)
+        if ids and not ids & (terms.find(" ".join(span[1:]), related=True) or set()):
+            return Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span))
+    return None
 
 
 @cache

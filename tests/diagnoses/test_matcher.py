@@ -99,6 +99,10 @@ def test_verdict_type_and_api_reexport():
         ),
         ("Low-grade glioma", "High-grade glioma", "conflict:grade"),
         ("Enlarging subdural hematoma", "Resolving subdural hematoma", "conflict:course"),
+        ("Post-primary pulmonary tuberculosis", "Primary pulmonary tuberculosis", "conflict:prefix"),
+        ("Pseudoaneurysm of the splenic artery", "Splenic artery aneurysm", "conflict:prefix"),
+        ("Secondary osteonecrosis of the knee", "Spontaneous osteonecrosis of the knee", "conflict:origin"),
+        ("Stage IIIA adenocarcinoma", "Stage III-B adenocarcinoma", "conflict:numeral"),
     ],
 )
 def test_conflicting_qualifiers_are_decisive(candidate, gold, rule):
@@ -139,6 +143,10 @@ def test_secondary_to_is_a_cause_not_a_metastasis():
         ("Perforated appendicitis", "Ruptured appendicitis", "exact"),
         ("Radionecrosis", "Radiation necrosis", "exact"),  # a combining form joins two words
         ("Cerebrospinal fluid leak", "Cerebral spinal fluid leak", "exact"),
+        ("Stage IIIA adenocarcinoma", "Adenocarcinoma, stage III-A", "exact"),
+        # a qualifier that opens a longer term's name is part of it
+        ("Benign intracranial hypertension", "Pseudotumor cerebri", "terminology"),
+        ("Diffuse-type tenosynovial giant cell tumor", "Pigmented villonodular synovitis", "terminology"),
     ],
 )
 def test_same_by_each_path(candidate, gold, rule):
@@ -230,6 +238,7 @@ def test_abbreviation_spelled_by_the_other_text(candidate, gold, expected):
         ("Glioma", "Glioblastoma", "generic_parent"),  # by the ontology's is-a
         ("Adenocarcinoma of the stomach", "Adenocarcinoma", "generic_gold"),
         ("Appendicitis", "Acute appendicitis with an appendicolith", "less_specific"),
+        ("Myeloid leukemia", "Acute myeloid leukemia", "generic_parent"),
     ],
 )
 def test_partial(candidate, gold, rule):
