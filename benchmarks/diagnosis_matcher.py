@@ -33,9 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 PAIRS = REPO / "tests" / "data" / "diagnosis_pairs.csv"
 MEDPIX = REPO.parent / "shared" / "datasets" / "medpix-2.0"
 PRECISION_TARGET, RECALL_TARGET = 0.90, 0.75
-#: The labelled set grew in two batches: ids p* were written while the matcher was built; ids q*
-#: were written later by a separate labeller who never saw the matcher or its output.
-BATCHES = {"p": "first batch", "q": "second batch, labelled blind"}
+#: The labelled set grew in three batches: ids p* were written while the matcher was built; ids q*
+#: and r* were written later, each by a separate labeller who never saw the matcher or its output.
+BATCHES = {"p": "first batch", "q": "second batch, labelled blind", "r": "third batch, labelled blind"}
 
 
 @dataclass(frozen=True)
