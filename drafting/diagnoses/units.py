@@ -141,8 +141,9 @@ def form_key(toks: list[str]) -> str:
 
 
 def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
-    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words), by
-    their normalised key or, for spans of two words or more, their `form_key`.
+    """Greedy longest-match of ontology names over the tokens (minor qualifiers stay words unless
+    they open a longer name, see `_named_with_qualifier`), by their normalised key or, for spans of
+    two words or more, their `form_key`.
 
     Each unit keeps the comparison forms of its words (see `form`)."""
     words = [t for t in toks if t not in WEAK] or toks
