@@ -187,8 +187,8 @@ def _named_with_qualifier(words: list[str], i: int, terms: Terminology) -> Unit 
         span = words[i : i + n]
         if any(w in MINOR_WORDS for w in span[1:]):
             continue
-        ids = terms.find(" ".join(span), related=True)
-        if ids and not ids & (terms.find(" ".join(span[1:]), related=True) or set()):
+        ids = terms.find(" ".join(span))
+        if ids and not ids & terms.find(" ".join(span[1:])):
             return Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span))
     return None
 
