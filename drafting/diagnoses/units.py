@@ -284,7 +284,7 @@ def _compound(first: str, second: str, joined: set[str]) -> str | None:
     """The word of *joined* that writes *first* *second* as one, if any."""
     if first + second in joined:
         return first + second
-    for word in joined:
+    for word in sorted(joined):  # a set: sorted, for one answer per run
         if not word.endswith(second):
             continue
         # a combining form: a stem of 4+ letters and its joining "o" ("radi-o-"), which a vowel

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from drafting.diagnoses import DiagnosisVerdict, match_diagnosis
@@ -362,3 +366,24 @@ def test_a_location_is_no_provenance_note():
 def test_idiopathic_and_secondary_conflict():
     v = match_diagnosis("Secondary pulmonary hemosiderosis", "Idiopathic pulmonary hemosiderosis")
     assert (v.verdict, v.rule) == ("different", "conflict:origin")
+
+
+def test_the_deciding_rule_does_not_depend_on_the_hash_seed():
+    # an acronym may name several terms (a set): the matcher must read them in one order
+    script = (
+        "from drafting.diagnoses import match_diagnosis as m;"
+        "print(m('PJP', 'PCP pneumonia (Pneumocystis jiroveci pneumonia)').rule,"
+        " m('LUL collapse due to obstructing SCLC', 'Left upper lobe collapse caused by an"
+        " enlarging, obstructing small cell lung carcinoma.').rule)"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(seen) == 1, seen
