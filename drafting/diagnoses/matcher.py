@@ -18,22 +18,20 @@ after its first sentence is ignored); the first step that decides wins:
      generic class (``generic_gold``), the candidate adds another diagnosis
      (``additional_diagnosis``) or more than a few words of description (``unverifiable_detail``):
      partial;
+   * the candidate covers the gold but for gold words that only describe it (anatomy, a cause,
+     a sign: "Tarsal navicular stress fracture" for "Stress fracture tarsal navicular bone",
+     "ACL tear" for "ACL tear with lateral femoral notch sign"; see
+     `drafting.diagnoses.description`) -> same (``gold_description``);
    * the candidate covers part of the gold or names an ancestor of it -> partial
      (``less_specific``, ``generic_parent``): "Dermatomyositis" for "Dermatomyositis with
-     calcinosis", "Carcinoma" for "Choroid plexus carcinoma";
+     calcinosis", "Carcinoma" for "Choroid plexus carcinoma", "Hernia" for "Spigelian hernia";
    * both texts carry units the other lacks, or the candidate narrows the gold one way while the
      gold narrows it another -> different: ``different_terms`` when every differing unit is a
      term the terminology names (or a neoplasm) on both sides, a difference it vouches for;
      otherwise ``different_core`` / ``different_subtype``, where a synonym the terminology lacks
      may hide (the harness's embedding tie-break may overturn only these two).
 
-5. ``gold_detail``: a gold that names its diagnosis and then, after "with", describes it
-   ("ACL tear with lateral femoral notch sign") is matched on the part before "with" when the
-   rest names no further diagnosis: no term of the terminology, neoplasm, generic diagnosis word
-   ("cyst", "fracture"), number or spread ("extension", "invasion"). "Dermatomyositis with
-   calcinosis" and "Neuroblastoma with intraspinal extension" keep ``partial`` for their short
-   forms.
-6. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
+5. A parenthesis or dash that gives a synonym or abbreviation of the rest ("Wilms' tumor
    (nephroblastoma)", "OPLL - Ossification of ...") is also tried on its own.
 
 Spelling variants (rapidfuzz ratio >= 88 on words of 5+ letters) count as the same word.
@@ -50,10 +48,10 @@ from pydantic import BaseModel, ConfigDict
 
 from drafting.diagnoses import qualifiers as q
 from drafting.diagnoses.abbreviations import expand, spells
+from drafting.diagnoses.description import only_describes
 from drafting.diagnoses.terminology import Terminology, load
 from drafting.diagnoses.text import WEAK, aliases, main_clause, tokens
 from drafting.diagnoses.units import (
-    GENERIC,
     MAX_ADDED_WORDS,
     Unit,
     absorb,
@@ -180,6 +178,14 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
             rule="generic_parent",
             reason=f"a more general term; the gold is more specific ('{show(missing_content)}')",
         )
+    # a bare term ("Ependymoma" for "Ependymoma of the fourth ventricle") leaves the gold's
+    # location or detail unsaid; a candidate that words the diagnosis out only rephrases it
+    if sum(not u.minor for u in A) > 1 and only_describes(missing_content, form_a, gold, terms):
+        return DiagnosisVerdict(
+            verdict="same",
+            rule="gold_description",
+            reason=f"names the gold diagnosis; the gold adds description ('{show(missing_content)}')",
+        )
     return DiagnosisVerdict(
         verdict="partial",
         rule="less_specific",
@@ -244,43 +250,6 @@ _SYNONYM_MARK = re.compile(
 _NAME_NOTE = re.compile(r"(preferred|current|old|older|obsolete|new)\s+(name|term)", re.I)
 
 
-#: Words that say how far a disease has spread: staging, never mere description.
-_EXTENT = frozenset(
-    {"extension", "invasion", "spread", "involvement", "encasement", "infiltration", "dissemination"}
-    | {"metastasis", "metastatic", "extending", "invading", "involving", "disseminated"}
-)
-
-
-def _concretion(word: str) -> bool:
-    """A stone is a finding of its own: "appendicitis with an appendicolith" is more than
-    appendicitis. *word* is a token ("calculi" already read as "calculus", a stone by `form`)."""
-    return word.endswith(("lith", "lithiasis")) or form(word) == form("stone")
-
-
-_WITH = re.compile(r"\s+with\s+", re.I)
-_INTRODUCES_DIAGNOSIS = re.compile(r"\b(consistent|compatible|suspicious|concerning)\s*$", re.I)
-
-
-def _gold_detail(gold: str, terms: Terminology) -> tuple[str, str] | None:
-    """(the gold before "with", the description after it) when what follows "with" describes the
-    diagnosis rather than naming another one; else None. "Consistent with X" names X, so it
-    never splits."""
-    m = _WITH.search(gold)
-    if not m or _INTRODUCES_DIAGNOSIS.search(gold[: m.start()]):
-        return None
-    core, detail = gold[: m.start()].strip(" ,;"), gold[m.end() :].strip(" ,;.")
-    toks = canonical(tokens(detail))
-    if (
-        not core
-        or not toks
-        or any(t.isdigit() or t in _EXTENT or t in GENERIC or _concretion(t) for t in toks)
-    ):
-        return None
-    if any(terms.names_disease(u.ids) or neoplastic(u) for u in read_units(toks, terms)):
-        return None
-    return core, detail
-
-
 _WORD = re.compile(r"[A-Za-z]{6,}")
 
 
@@ -342,12 +311,6 @@ def match_diagnosis(candidate: str, gold: str) -> DiagnosisVerdict:
     whole = _compare(cand_clause, gold_clause, terms)
     if whole.verdict == "same" or whole.rule.startswith("conflict:"):
         return whole
-    split = _gold_detail(gold_clause, terms)
-    if split:
-        core = _compare(cand_clause, split[0], terms)
-        if core.verdict == "same":
-            reason = f"names the gold diagnosis ('{split[0]}'); the gold adds description ('{split[1]}')"
-            return DiagnosisVerdict(verdict="same", rule="gold_detail", reason=reason)
     best = whole
     for c in _aliases(candidate, terms):
         for g in _aliases(gold, terms):
