@@ -246,9 +246,23 @@ def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
     return None
 
 
+#: Words that name a malignant neoplasm, so state its behaviour: "leiomyosarcoma" is not the
+#: "benign metastasizing leiomyoma".
+_MALIGNANT_ENDINGS = ("sarcoma", "carcinoma", "cancer")
+
+
+def _behaviour_implied(tokens: list[str], values: dict[str, set[str]]) -> dict[str, set[str]]:
+    if any(t.endswith(_MALIGNANT_ENDINGS) for t in tokens):
+        values.setdefault("behaviour", set()).add("malignant")
+    return values
+
+
 def conflict(candidate: list[str], gold: list[str]) -> Conflict | None:
     """The first decisive disagreement between two token lists, or None."""
-    ca, ga = axis_values(candidate), axis_values(gold)
+    ca, ga = (
+        _behaviour_implied(candidate, axis_values(candidate)),
+        _behaviour_implied(gold, axis_values(gold)),
+    )
     for axis in AXES:
         if axis in ca and axis in ga and not (ca[axis] & ga[axis]):
             return Conflict(axis, "/".join(sorted(ca[axis])), "/".join(sorted(ga[axis])))

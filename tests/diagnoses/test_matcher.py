@@ -68,6 +68,8 @@ def test_verdict_type_and_api_reexport():
         ),
         ("R MCA infarct", "L MCA infarct", "conflict:laterality"),
         ("Unilateral Wilms tumor", "Bilateral Wilms tumor", "conflict:laterality"),
+        # a sarcoma or a carcinoma is malignant without saying so
+        ("Metastatic leiomyosarcoma", "Benign metastasizing leiomyoma", "conflict:behaviour"),
         ("Non-Hodgkin lymphoma", "Hodgkin lymphoma", "conflict:negation"),
         ("Atypical carcinoid", "Typical carcinoid", "conflict:typicality"),
         ("Undisplaced fracture of the radius", "Displaced fracture of the radius", "conflict:displacement"),
