@@ -136,10 +136,10 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
     cand_generic = all(u.generic for u in A)
 
     if extra_content and missing_content:
-        return _differ("different_core", extra_content, missing_content, a_can, g_can)
+        return _differ("different_core", extra_content, missing_content, a_can, g_can, terms)
     if missing_content and narrower:
         # the candidate narrows the gold one way while the gold narrows it another: siblings
-        return _differ("different_subtype", narrower, missing_content, a_can, g_can)
+        return _differ("different_subtype", narrower, missing_content, a_can, g_can, terms)
     if not missing_content:
         specialised = [v for v in B if not v.minor and not any(equal(u, v) for u in A)]
         if (extra_content or specialised) and gold_generic:
@@ -194,12 +194,18 @@ def _compare(cand: str, gold: str, terms: Terminology) -> DiagnosisVerdict:
 
 
 def _differ(
-    rule: str, ours: list[Unit], theirs: list[Unit], our_words: list[str], their_words: list[str]
+    rule: str,
+    ours: list[Unit],
+    theirs: list[Unit],
+    our_words: list[str],
+    their_words: list[str],
+    terms: Terminology,
 ) -> DiagnosisVerdict:
     """``different``: by *rule* when a side's differing words are unknown to the terminology (a
     synonym it lacks may hide there: "Thyroid eye disease" vs "Thyroid ophthalmopathy"), by
     ``different_terms`` when every differing unit is a term it names, or a neoplasm, on both
-    sides ("adenoma" vs "adenocarcinoma"): a difference the terminology vouches for."""
+    sides ("adenoma" vs "adenocarcinoma"), or when the two sides name one disease with different
+    prefixes ("polymyositis" vs "dermatomyositis"): a difference the terminology vouches for."""
     reason = f"'{show(ours)}' vs '{show(theirs)}'"
     if all(u.ids or neoplastic(u) for u in (*ours, *theirs)):
         reason = f"{reason}: distinct terms"
@@ -208,8 +214,23 @@ def _differ(
     # ("early appendicitis" vs the term "ruptured appendicitis" differ by "early" vs "ruptured")
     mine = [w for u in ours for w in u.text.split() if w not in their_words]
     other = [w for u in theirs for w in u.text.split() if w not in our_words]
+    root = next((r for x in mine for y in other if (r := _shared_root(x, y, terms))), None)
+    if root:
+        reason = f"{reason}: two forms of '{root}'"
+        return DiagnosisVerdict(verdict="different", rule="different_terms", reason=reason)
     contrast = (" ".join(mine) or show(ours), " ".join(other) or show(theirs))
     return DiagnosisVerdict(verdict="different", rule=rule, reason=reason, contrast=contrast)
+
+
+def _shared_root(x: str, y: str, terms: Terminology) -> str | None:
+    """The disease both words name after different prefixes ("poly-myositis", "dermato-myositis";
+    "leiomyo-sarcoma", "rhabdomyo-sarcoma"): siblings, whatever an embedding says. A bare word
+    against a prefixed one ("psoas" vs "iliopsoas") is no pair of siblings."""
+    for cut in range(1, min(len(x), len(y)) - 4):
+        root = x[cut:]
+        if y.endswith(root) and len(y) > len(root) and terms.find(root, related=False):
+            return root
+    return None
 
 
 def _only_qualifiers(toks: list[str]) -> bool:

@@ -337,6 +337,12 @@ def test_a_misspelt_word_is_read_as_its_known_twin(candidate, gold, expected):
         ("Colorectal adenoma", "Colorectal adenocarcinoma"),
         ("Polymyositis", "Dermatomyositis"),
         ("Choroid plexus carcinoma", "Choroid plexus papilloma"),
+        # two prefixes on one disease, whatever else differs
+        (
+            "Polymyositis with widespread soft tissue calcinosis",
+            "Dermatomyositis with widespread soft tissue calcinosis (calcinosis cutis)",
+        ),
+        ("Embryonal rhabdomyosarcoma of the orbit", "Orbital leiomyosarcoma, high grade"),
     ],
 )
 def test_differing_names_the_ontology_knows_are_distinct_terms(candidate, gold):
