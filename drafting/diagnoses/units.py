@@ -10,6 +10,7 @@ spelling are twins.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -168,6 +169,7 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
             ids = terms.find(k, related=n > 1) or (terms.acronyms.get(k) if n == 1 else None)
             if not ids and n > 1:  # the same name in other forms of its words
                 ids = terms.forms.get(form_key(span))
+            ids = set(ids or ()) - _staging_classes(terms)
             if ids:
                 units.append(Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span)))
                 i += n
@@ -191,6 +193,18 @@ def _named_with_qualifier(words: list[str], i: int, terms: Terminology) -> Unit 
         if ids and not ids & terms.find(" ".join(span[1:])):
             return Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span))
     return None
+
+
+#: NCIt's staging classes ("Stage IIIB Cervical Cancer", "... AJCC v7", "Ann Arbor Stage I ...").
+_STAGING = re.compile(r"(ann arbor |figo )?stage\b|.*\bajcc v\d", re.I)
+
+
+@cache
+def _staging_classes(terms: Terminology) -> frozenset[str]:
+    """Ids of the staging classes: a stage is compared as a numeral (see `qualifiers`), so a
+    staged name must not swallow it into a term the other text, staging in its own words
+    ("stage IIIB carcinoma of the cervix"), cannot match."""
+    return frozenset(tid for tid, label in terms.labels.items() if _STAGING.match(label))
 
 
 @cache

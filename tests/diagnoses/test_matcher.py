@@ -424,3 +424,21 @@ def test_the_deciding_rule_does_not_depend_on_the_hash_seed():
         for seed in range(4)
     }
     assert len(seen) == 1, seen
+
+
+@pytest.mark.parametrize(
+    "candidate, gold, expected",
+    [
+        # a stage is a numeral to compare, never part of a staged term ("Stage IIIB Cervical Cancer")
+        ("Stage IIIB carcinoma of the cervix", "Cervical cancer, stage IIIB", ("same", "terminology")),
+        ("Stage IV breast cancer", "Breast carcinoma, stage IV", ("same", "terminology")),
+        (
+            "Stage IIIA carcinoma of the cervix",
+            "Cervical cancer, stage IIIB",
+            ("different", "conflict:numeral"),
+        ),
+        ("Breast cancer", "Stage IV breast cancer", ("partial", "less_specific")),
+    ],
+)
+def test_a_stage_is_compared_as_a_numeral(candidate, gold, expected):
+    assert verdict(candidate, gold) == expected
