@@ -63,8 +63,8 @@ def only_describes(missing: list[Unit], cand_forms: set[str], gold: str, terms: 
         if any(_diagnostic_word(w) for w in unit.text.split()):
             return False
     lacking = {w for unit in missing for w in unit.words}
-    findings = _CONJUNCTION.split(gold)
-    if len(findings) > 1 and any(_forms(part) and set(_forms(part)) <= lacking for part in findings):
+    findings = [set(_forms(part)) for part in _CONJUNCTION.split(gold)]
+    if len(findings) > 1 and any(part and part <= lacking for part in findings):
         return False
     for phrase in _PHRASE_BREAK.split(gold):
         forms = _forms(phrase, keep_minor=True)

@@ -161,13 +161,21 @@ class Conflict:
 _SIDE_FILLER = frozenset({"sided", "side", "sidedness"})
 
 
+#: Words that name a malignant neoplasm, so state its behaviour: "leiomyosarcoma" is not the
+#: "benign metastasizing leiomyoma".
+_MALIGNANT_ENDINGS = ("sarcoma", "carcinoma", "cancer")
+
+
 def axis_values(tokens: list[str]) -> dict[str, set[str]]:
-    """axis -> the values the tokens state (only axes with a value)."""
+    """axis -> the values the tokens state (only axes with a value); a malignant neoplasm's
+    name states its behaviour."""
     out: dict[str, set[str]] = {}
     for tok in tokens:
         for axis, values in AXES.items():
             if tok in values:
                 out.setdefault(axis, set()).add(values[tok])
+        if tok.endswith(_MALIGNANT_ENDINGS):
+            out.setdefault("behaviour", set()).add("malignant")
     return out
 
 
@@ -246,23 +254,9 @@ def prefix_conflict(a: list[str], b: list[str]) -> Conflict | None:
     return None
 
 
-#: Words that name a malignant neoplasm, so state its behaviour: "leiomyosarcoma" is not the
-#: "benign metastasizing leiomyoma".
-_MALIGNANT_ENDINGS = ("sarcoma", "carcinoma", "cancer")
-
-
-def _behaviour_implied(tokens: list[str], values: dict[str, set[str]]) -> dict[str, set[str]]:
-    if any(t.endswith(_MALIGNANT_ENDINGS) for t in tokens):
-        values.setdefault("behaviour", set()).add("malignant")
-    return values
-
-
 def conflict(candidate: list[str], gold: list[str]) -> Conflict | None:
     """The first decisive disagreement between two token lists, or None."""
-    ca, ga = (
-        _behaviour_implied(candidate, axis_values(candidate)),
-        _behaviour_implied(gold, axis_values(gold)),
-    )
+    ca, ga = axis_values(candidate), axis_values(gold)
     for axis in AXES:
         if axis in ca and axis in ga and not (ca[axis] & ga[axis]):
             return Conflict(axis, "/".join(sorted(ca[axis])), "/".join(sorted(ga[axis])))

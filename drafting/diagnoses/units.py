@@ -169,7 +169,8 @@ def read_units(toks: list[str], terms: Terminology) -> list[Unit]:
             ids = terms.find(k, related=n > 1) or (terms.acronyms.get(k) if n == 1 else None)
             if not ids and n > 1:  # the same name in other forms of its words
                 ids = terms.forms.get(form_key(span))
-            ids = set(ids or ()) - _staging_classes(terms)
+            if ids:
+                ids = ids - _staging_classes(terms)
             if ids:
                 units.append(Unit(tuple(form(w) for w in span), frozenset(ids), " ".join(span)))
                 i += n
