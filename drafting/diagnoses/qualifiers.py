@@ -261,7 +261,7 @@ def conflict(candidate: list[str], gold: list[str]) -> Conflict | None:
         if axis in ca and axis in ga and not (ca[axis] & ga[axis]):
             return Conflict(axis, "/".join(sorted(ca[axis])), "/".join(sorted(ga[axis])))
     cs, gs = sides(candidate), sides(gold)
-    for word in cs.keys() & gs.keys():
+    for word in sorted(cs.keys() & gs.keys()):  # a set: sorted, for one reason per run
         if cs[word] != gs[word]:
             side_c, side_g = "/".join(sorted(cs[word])), "/".join(sorted(gs[word]))
             return Conflict("laterality", f"{side_c} {word}", f"{side_g} {word}")
